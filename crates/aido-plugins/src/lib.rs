@@ -1,0 +1,17 @@
+//! aido's built-in plugins: the embedded defaults that let aido do its whole
+//! job on a fresh machine with no account and no network.
+//!
+//! Every plugin here implements one kind trait of `aido-plugin-api` and
+//! nothing else: this crate never depends on the engine. [`builtins`] is the
+//! one list the registry is filled from.
+
+#![deny(missing_docs)]
+
+mod fs_util;
+
+use aido_plugin_api::PluginFactory;
+
+/// Every built-in plugin's factory.
+pub fn builtins() -> Vec<PluginFactory> {
+    Vec::new()
+}
