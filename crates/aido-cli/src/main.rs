@@ -1,1 +1,51 @@
-fn main(){}
+//! The `aido` binary: parses the command line, sets up logging, runs one
+//! command and maps its outcome to an exit code. Everything else lives in
+//! the engine (`aido-core`) and the plugins (`aido-plugins`).
+
+mod cli;
+mod commands;
+mod context;
+mod exit;
+mod logging;
+mod output;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, ConfigCommand};
+use crate::exit::{CliError, CliResult, ExitCode};
+use crate::output::Output;
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    context::protect_environment_secrets();
+    let out = Output::new(cli.global.json, cli.global.color);
+    logging::init(&cli.global, out.color);
+    match run(&cli, &out) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            if !err.message.is_empty() {
+                out.error(&format!("error: {}", err.message));
+            }
+            std::process::ExitCode::from(err.code as u8)
+        }
+    }
+}
+
+fn run(cli: &Cli, out: &Output) -> CliResult {
+    match &cli.command {
+        Command::Plugin(command) => commands::plugin::run(command, out),
+        Command::Config(ConfigCommand::Check) => commands::config::check(&cli.global, out),
+        Command::Doctor => runtime()?.block_on(commands::doctor::run(&cli.global, out)),
+        Command::Completions { shell } => {
+            commands::completions::run(*shell);
+            Ok(())
+        }
+    }
+}
+
+fn runtime() -> CliResult<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| CliError { code: ExitCode::Runtime, message: format!("cannot start the async runtime: {err}") })
+}

@@ -84,6 +84,22 @@ pub async fn connect_all(
     plugins: Vec<ConfiguredPlugin>,
     timeout: Duration,
 ) -> Result<ActivePlugins, LifecycleError> {
+    let (active, failures) = connect_each(plugins, timeout).await;
+    if failures.is_empty() {
+        Ok(active)
+    } else {
+        active.shutdown().await;
+        Err(LifecycleError::Connect(failures))
+    }
+}
+
+/// Connects every plugin concurrently, each within `timeout`, and returns
+/// those that connected along with those that did not (for `aido doctor`,
+/// which reports on each).
+pub async fn connect_each(
+    plugins: Vec<ConfiguredPlugin>,
+    timeout: Duration,
+) -> (ActivePlugins, Vec<ConnectFailure>) {
     let mut tasks = JoinSet::new();
     for plugin in plugins {
         tasks.spawn(async move {
@@ -109,6 +125,8 @@ pub async fn connect_all(
             Ok((plugin, Err(error))) => {
                 failures.push(ConnectFailure { kind: plugin.kind, provider: plugin.provider, error })
             }
+            // A panicking plugin is a bug in that plugin; it must not take
+            // the others' cleanup down with it.
             Err(join_error) => failures.push(ConnectFailure {
                 kind: PluginKind::Monitoring,
                 provider: "unknown".to_owned(),
@@ -116,13 +134,8 @@ pub async fn connect_all(
             }),
         }
     }
-    if failures.is_empty() {
-        Ok(active)
-    } else {
-        failures.sort_by_key(|f| f.kind);
-        active.shutdown().await;
-        Err(LifecycleError::Connect(failures))
-    }
+    failures.sort_by_key(|f| f.kind);
+    (active, failures)
 }
 
 impl ActivePlugins {
@@ -154,11 +167,7 @@ impl ActivePlugins {
                 elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             }
         });
-        let mut reports = Vec::new();
-        for check in checks {
-            reports.push(check);
-        }
-        let mut reports = join_all(reports).await;
+        let mut reports = join_all(checks.collect()).await;
         reports.sort_by_key(|r| r.kind);
         reports
     }

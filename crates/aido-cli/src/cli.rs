@@ -1,0 +1,124 @@
+//! The command line, as clap definitions. Each flag is defined once here and
+//! feeds parsing, `--help` and shell completions.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// aido connects your tracker, git host, docs, chat and AI model, and runs
+/// the work between them.
+#[derive(Debug, Parser)]
+#[command(name = "aido", version, propagate_version = true)]
+pub struct Cli {
+    /// Global options.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The configuration file; by default `aido.yaml` in this folder or the
+    /// nearest parent, or the embedded defaults when there is none.
+    #[arg(long, global = true, value_name = "FILE", env = "AIDO_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print data as JSON (one document, or one event per line).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More log output (-v info, -vv debug, -vvv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// How logs are written to stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// When to use colours (`NO_COLOR` is respected).
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// When to use colours.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List, describe and inspect plugins and the action catalog.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+    /// Check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Check the configuration, connect every configured plugin and report
+    /// its health; exits non-zero if any plugin is unhealthy.
+    Doctor,
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `aido plugin ...`
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// List every plugin aido knows.
+    List {
+        /// Only plugins of this kind.
+        #[arg(long, value_name = "KIND")]
+        kind: Option<String>,
+    },
+    /// Describe one plugin: metadata, configuration keys, actions.
+    Info {
+        /// The plugin's name.
+        name: String,
+        /// Its kind, when several plugins share the name.
+        #[arg(long, value_name = "KIND")]
+        kind: Option<String>,
+    },
+    /// Print a plugin's configuration JSON Schema.
+    Schema {
+        /// The plugin's name.
+        name: String,
+        /// Its kind, when several plugins share the name.
+        #[arg(long, value_name = "KIND")]
+        kind: Option<String>,
+    },
+    /// List the action catalog: every kind's actions with their schemas.
+    Actions {
+        /// Only this kind's actions.
+        #[arg(long, value_name = "KIND")]
+        kind: Option<String>,
+    },
+}
+
+/// `aido config ...`
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Check the configuration and report every problem at once; exits 2
+    /// when there is any.
+    Check,
+}

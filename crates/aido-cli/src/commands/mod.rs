@@ -1,0 +1,7 @@
+//! One module per command group. Commands are glue: they call the engine
+//! and print; no business logic lives here.
+
+pub mod completions;
+pub mod config;
+pub mod doctor;
+pub mod plugin;

@@ -1,0 +1,54 @@
+//! What most commands need: the registry of plugins and the loaded
+//! configuration.
+
+use aido_core::Registry;
+use aido_core::config::{self, LoadOptions, LoadedConfig};
+use aido_core::redact::register_secrets;
+
+use crate::cli::GlobalArgs;
+use crate::exit::{CliError, CliResult, ExitCode};
+use crate::output::Output;
+
+/// Environment variables whose names say they hold a credential. Their
+/// values are redacted from all output even when no configuration uses them.
+const SECRET_NAME_MARKERS: [&str; 6] = ["TOKEN", "SECRET", "PASSWORD", "API_KEY", "PRIVATE_KEY", "CREDENTIAL"];
+
+/// Registers secret-looking environment values for redaction, before
+/// anything is logged.
+pub fn protect_environment_secrets() {
+    let values = std::env::vars_os().filter_map(|(name, value)| {
+        let name = name.to_str()?.to_ascii_uppercase();
+        let value = value.to_str()?.to_owned();
+        SECRET_NAME_MARKERS.iter().any(|marker| name.contains(marker)).then_some(value)
+    });
+    register_secrets(values);
+}
+
+/// Every plugin built into this binary.
+pub fn registry() -> CliResult<Registry> {
+    Registry::with(aido_plugins::builtins()).map_err(|err| CliError::runtime(format!("built-in plugins: {err}")))
+}
+
+/// Loads the configuration. On failure, prints every problem (as text on
+/// stderr, or as JSON on stdout with `--json`) and returns a usage error.
+pub fn load_config(args: &GlobalArgs, registry: &Registry, out: &Output) -> CliResult<LoadedConfig> {
+    let cwd = std::env::current_dir().map_err(|err| CliError::runtime(format!("cannot read the current directory: {err}")))?;
+    let options = LoadOptions { config_file: args.config.clone(), cwd, environment: None };
+    match config::load(&options, registry) {
+        Ok(loaded) => {
+            register_secrets(loaded.secrets.iter().cloned());
+            Ok(loaded)
+        }
+        Err(err) => {
+            register_secrets(err.secrets.iter().cloned());
+            if out.json {
+                out.json(&serde_json::json!({ "valid": false, "problems": err.diagnostics }));
+            } else {
+                out.error(&err.diagnostics.to_string());
+                let count = err.diagnostics.len();
+                out.error(&format!("\n{count} problem{} in the configuration", if count == 1 { "" } else { "s" }));
+            }
+            Err(CliError::reported(ExitCode::Usage))
+        }
+    }
+}
