@@ -167,7 +167,7 @@ impl ActivePlugins {
                 elapsed_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             }
         });
-        let mut reports = join_all(checks.collect()).await;
+        let mut reports = futures_util::future::join_all(checks).await;
         reports.sort_by_key(|r| r.kind);
         reports
     }
@@ -193,26 +193,6 @@ impl ActivePlugins {
         }
         errors
     }
-}
-
-/// Runs futures concurrently on this task and returns their outputs in order.
-async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
-    let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (future, output) in pinned.iter_mut().zip(outputs.iter_mut()) {
-            if output.is_none() {
-                match future.as_mut().poll(cx) {
-                    std::task::Poll::Ready(value) => *output = Some(value),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
-    })
-    .await;
-    outputs.into_iter().flatten().collect()
 }
 
 /// Connects `plugins`, runs `body` with them, and disconnects them whatever
