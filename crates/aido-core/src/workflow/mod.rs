@@ -1,0 +1,4 @@
+//! Workflows: YAML files of steps that call plugin actions, AI actions and
+//! built-in actions, with `${ }` expressions between them.
+
+pub mod expr;
