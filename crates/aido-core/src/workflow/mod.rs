@@ -1,4 +1,6 @@
 //! Workflows: YAML files of steps that call plugin actions, AI actions and
 //! built-in actions, with `${ }` expressions between them.
 
+pub mod builtins;
 pub mod expr;
+pub mod model;
