@@ -213,6 +213,21 @@ fn describe_alternatives(
         }
     }
     forms.dedup();
+    // An enum whose variants are documented comes as `oneOf` of `const`s:
+    // word it like an enum, with a suggestion for a typo.
+    let constants: Vec<&str> = forms.iter().filter_map(|f| f.strip_prefix('`')?.strip_suffix('`')).collect();
+    let secret = schema_at(root, pointer).is_some_and(is_secret);
+    if let (Some(found), true) = (instance.as_str(), constants.len() == forms.len() && !forms.is_empty()) {
+        if !secret && found.len() <= 40 {
+            let help = did_you_mean(found, constants.iter().copied()).map(|w| format!("did you mean `{w}`?"));
+            out.push(Violation {
+                pointer: pointer.to_owned(),
+                message: format!("`{found}` is not one of {}", forms.join(", ")),
+                help,
+            });
+            return;
+        }
+    }
     let message = if forms.is_empty() {
         format!("{} does not match any allowed form", describe_value(instance))
     } else {

@@ -4,3 +4,7 @@
 pub mod builtins;
 pub mod expr;
 pub mod model;
+pub mod validate;
+
+#[cfg(test)]
+mod tests;
