@@ -18,6 +18,7 @@ pub mod config;
 pub mod lifecycle;
 pub mod redact;
 pub mod registry;
+pub mod store;
 pub mod workflow;
 
 #[cfg(test)]

@@ -280,11 +280,12 @@ pub(crate) fn describe_serde_error(err: &serde_json::Error) -> String {
     let text = err.to_string();
     // Serde quotes values as `invalid type: string "..."`; keep only the part
     // that names what was expected.
+    if text.starts_with("missing field") || text.starts_with("unknown field") {
+        // These name a key, never a value.
+        return text.split(" at line").next().unwrap_or("").to_owned();
+    }
     match text.find(", expected") {
-        Some(pos) => format!("wrong type{}", &text[pos + 1..].split(" at line").next().unwrap_or("")),
-        None if text.starts_with("missing field") || text.starts_with("unknown field") => {
-            text.split(" at line").next().unwrap_or("").to_owned()
-        }
+        Some(pos) => format!("wrong type, {}", text[pos + 2..].split(" at line").next().unwrap_or("")),
         None => "invalid value".to_owned(),
     }
 }
@@ -415,6 +416,15 @@ mod tests {
         let err = config.parse::<Typed>().unwrap_err().to_string();
         assert!(!err.contains("sk-live-very-secret"), "{err}");
         assert!(err.contains("expected u16"), "{err}");
+        let config = PluginConfig::new("x", serde_json::json!({"prot": 1}), ".", ".aido");
+        #[derive(Deserialize, Debug)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Strict {
+            port: Option<u16>,
+        }
+        let err = config.parse::<Strict>().unwrap_err().to_string();
+        assert!(err.contains("unknown field `prot`, expected `port`"), "{err}");
     }
 
     #[test]

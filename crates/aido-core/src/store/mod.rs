@@ -1,0 +1,753 @@
+//! The durable run store: runs, steps, events, costs and idempotency keys in
+//! SQLite (one file, WAL).
+//!
+//! Every write is its own transaction and is committed before the engine
+//! moves on, so a run killed at any moment can be resumed from what is here.
+//! A run is executed by one process at a time: the process holds a lease
+//! (owner and expiry) that it renews while it works; a run whose lease
+//! expired while it was `running` was interrupted.
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::Row;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+
+/// A failure of the store itself (the disk, the database file).
+#[derive(Debug)]
+pub struct StoreError(String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "run store: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        StoreError(err.to_string())
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(err: sqlx::migrate::MigrateError) -> Self {
+        StoreError(err.to_string())
+    }
+}
+
+/// The result type of store calls.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Where a run is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// A process is working on it (or was, until it died: see
+    /// [`RunSummary::interrupted`]).
+    Running,
+    /// Every step finished.
+    Succeeded,
+    /// A step failed; it can be resumed.
+    Failed,
+    /// Cancelled by a user; it can be resumed.
+    Cancelled,
+    /// A step failed and the completed steps were rolled back.
+    RolledBack,
+}
+
+impl RunStatus {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::RolledBack => "rolled_back",
+        }
+    }
+}
+
+impl FromStr for RunStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "running" => RunStatus::Running,
+            "succeeded" => RunStatus::Succeeded,
+            "failed" => RunStatus::Failed,
+            "cancelled" => RunStatus::Cancelled,
+            "rolled_back" => RunStatus::RolledBack,
+            other => {
+                return Err(format!(
+                    "`{other}` is not a run status; expected running, succeeded, failed, cancelled, rolled_back or interrupted"
+                ));
+            }
+        })
+    }
+}
+
+/// Where a step is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// Started and not finished (or its process died).
+    Running,
+    /// Finished; its outputs are recorded.
+    Succeeded,
+    /// Failed; its error is recorded.
+    Failed,
+    /// Its condition was false.
+    Skipped,
+    /// Undone by its rollback action.
+    RolledBack,
+}
+
+impl StepStatus {
+    /// The name stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Running => "running",
+            StepStatus::Succeeded => "succeeded",
+            StepStatus::Failed => "failed",
+            StepStatus::Skipped => "skipped",
+            StepStatus::RolledBack => "rolled_back",
+        }
+    }
+
+    fn parse(s: &str) -> StepStatus {
+        match s {
+            "succeeded" => StepStatus::Succeeded,
+            "failed" => StepStatus::Failed,
+            "skipped" => StepStatus::Skipped,
+            "rolled_back" => StepStatus::RolledBack,
+            _ => StepStatus::Running,
+        }
+    }
+}
+
+/// A run to create.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    /// Its identifier.
+    pub id: String,
+    /// The workflow's name.
+    pub workflow: String,
+    /// Where the workflow came from.
+    pub workflow_origin: String,
+    /// The workflow's text.
+    pub workflow_source: String,
+    /// The task it works on.
+    pub task_id: Option<String>,
+    /// Its variables.
+    pub vars: Value,
+    /// Its workspace folder.
+    pub workspace: String,
+}
+
+/// A run as listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    /// Its identifier.
+    pub id: String,
+    /// The workflow's name.
+    pub workflow: String,
+    /// Where the workflow came from.
+    pub workflow_origin: String,
+    /// The task it works on.
+    pub task_id: Option<String>,
+    /// Its stored status.
+    pub status: RunStatus,
+    /// Whether it is `running` but no live process holds it: it was killed
+    /// and can be resumed.
+    pub interrupted: bool,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Its workspace.
+    pub workspace: String,
+    /// When it started.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When it finished.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// What it cost so far, in US dollars.
+    pub cost_usd: f64,
+    /// Tokens it spent so far.
+    pub tokens: u64,
+}
+
+impl RunSummary {
+    /// The status to show: `interrupted` for a run whose process died.
+    pub fn display_status(&self) -> &'static str {
+        if self.interrupted { "interrupted" } else { self.status.as_str() }
+    }
+}
+
+/// One step of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRecord {
+    /// Its position in the workflow.
+    pub position: i64,
+    /// Its name.
+    pub name: String,
+    /// Its status.
+    pub status: StepStatus,
+    /// How many times it was tried.
+    pub attempt: i64,
+    /// Its inputs, after `${ }` evaluation.
+    pub inputs: Option<Value>,
+    /// Its output.
+    pub outputs: Option<Value>,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// When it started.
+    pub started_at: DateTime<Utc>,
+    /// When it finished.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// What it cost, in US dollars.
+    pub cost_usd: f64,
+    /// Tokens it spent.
+    pub tokens: u64,
+}
+
+/// A recorded event.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventRecord {
+    /// Its sequence number.
+    pub id: i64,
+    /// The step it is about.
+    pub step: Option<String>,
+    /// What happened (`step_started`, `step_retried`, ...).
+    pub kind: String,
+    /// Details.
+    pub data: Value,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// A run with its steps and events.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunDetail {
+    /// The run.
+    #[serde(flatten)]
+    pub run: RunSummary,
+    /// Its variables.
+    pub vars: Value,
+    /// Its steps, in workflow order.
+    pub steps: Vec<StepRecord>,
+    /// Its events, in order.
+    pub events: Vec<EventRecord>,
+}
+
+/// One AI call's spend.
+#[derive(Debug, Clone)]
+pub struct CostEntry {
+    /// The step.
+    pub step: String,
+    /// The workflow.
+    pub workflow: String,
+    /// The provider plugin.
+    pub provider: String,
+    /// The model.
+    pub model: String,
+    /// Tokens read.
+    pub input_tokens: u64,
+    /// Tokens written.
+    pub output_tokens: u64,
+    /// US dollars.
+    pub cost_usd: f64,
+}
+
+/// Spend grouped for `aido costs`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CostRow {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// The workflow.
+    pub workflow: String,
+    /// The provider.
+    pub provider: String,
+    /// Calls.
+    pub calls: i64,
+    /// Tokens read.
+    pub input_tokens: i64,
+    /// Tokens written.
+    pub output_tokens: i64,
+    /// US dollars.
+    pub cost_usd: f64,
+}
+
+/// The run store.
+#[derive(Debug, Clone)]
+pub struct RunStore {
+    pool: SqlitePool,
+}
+
+fn migrator() -> Migrator {
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        Cow::Borrowed("runs, steps, events, costs, idempotency keys"),
+        MigrationType::Simple,
+        sqlx::SqlSafeStr::into_sql_str(include_str!("0001_init.sql")),
+        false,
+    )])
+}
+
+fn now() -> String {
+    Utc::now().to_rfc3339()
+}
+
+fn now_millis() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+fn time(row: &SqliteRow, column: &str) -> StoreResult<DateTime<Utc>> {
+    let text: String = row.try_get(column)?;
+    DateTime::parse_from_rfc3339(&text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|err| StoreError(format!("bad time in `{column}`: {err}")))
+}
+
+fn optional_time(row: &SqliteRow, column: &str) -> StoreResult<Option<DateTime<Utc>>> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| {
+        DateTime::parse_from_rfc3339(&t)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|err| StoreError(format!("bad time in `{column}`: {err}")))
+    })
+    .transpose()
+}
+
+fn json(row: &SqliteRow, column: &str) -> StoreResult<Option<Value>> {
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| serde_json::from_str(&t).map_err(|err| StoreError(format!("bad JSON in `{column}`: {err}"))))
+        .transpose()
+}
+
+const RUN_COLUMNS: &str = "r.id, r.workflow, r.workflow_origin, r.task_id, r.status, r.error, r.workspace, r.created_at, r.updated_at, r.finished_at, r.lease_owner, r.lease_expires_at, \
+    COALESCE((SELECT SUM(cost_usd) FROM costs c WHERE c.run_id = r.id), 0.0) AS cost_usd, \
+    COALESCE((SELECT SUM(input_tokens + output_tokens) FROM costs c WHERE c.run_id = r.id), 0) AS tokens";
+
+impl RunStore {
+    /// Opens (creating if needed) the store at `path`, and brings its schema
+    /// up to date.
+    pub async fn open(path: &Path) -> StoreResult<RunStore> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)
+                .map_err(|err| StoreError(format!("cannot create {}: {err}", dir.display())))?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL with NORMAL is durable across process crashes (the case we
+            // resume from); FULL adds an fsync per commit for power loss.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        migrator().run(&pool).await?;
+        Ok(RunStore { pool })
+    }
+
+    /// A store in memory, for tests and benchmarks.
+    pub async fn in_memory() -> StoreResult<RunStore> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+        // One connection: each in-memory connection is its own database.
+        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+        migrator().run(&pool).await?;
+        Ok(RunStore { pool })
+    }
+
+    /// Records a new run, held by `owner` for `lease`.
+    pub async fn create_run(&self, run: &NewRun, owner: &str, lease: Duration) -> StoreResult<()> {
+        let at = now();
+        sqlx::query(
+            "INSERT INTO runs (id, workflow, workflow_origin, workflow_source, task_id, vars, status, workspace, created_at, updated_at, lease_owner, lease_expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
+        )
+        .bind(&run.id)
+        .bind(&run.workflow)
+        .bind(&run.workflow_origin)
+        .bind(&run.workflow_source)
+        .bind(&run.task_id)
+        .bind(run.vars.to_string())
+        .bind(&run.workspace)
+        .bind(&at)
+        .bind(&at)
+        .bind(owner)
+        .bind(now_millis() + lease.as_millis() as i64)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Takes the lease of a run for `owner`, if no live process holds it.
+    /// Returns whether it was taken.
+    pub async fn acquire_lease(&self, run_id: &str, owner: &str, lease: Duration) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE runs SET lease_owner = ?, lease_expires_at = ?, status = 'running', cancel_requested = 0, error = NULL, finished_at = NULL, updated_at = ? \
+             WHERE id = ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ?)",
+        )
+        .bind(owner)
+        .bind(now_millis() + lease.as_millis() as i64)
+        .bind(now())
+        .bind(run_id)
+        .bind(owner)
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Extends the lease; returns `(still held, cancel requested)`.
+    pub async fn renew_lease(&self, run_id: &str, owner: &str, lease: Duration) -> StoreResult<(bool, bool)> {
+        let result = sqlx::query("UPDATE runs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ?")
+            .bind(now_millis() + lease.as_millis() as i64)
+            .bind(run_id)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        let cancel: Option<i64> = sqlx::query_scalar("SELECT cancel_requested FROM runs WHERE id = ?")
+            .bind(run_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok((result.rows_affected() == 1, cancel.unwrap_or(0) != 0))
+    }
+
+    /// Marks a run finished with `status` and releases its lease.
+    pub async fn finish_run(&self, run_id: &str, status: RunStatus, error: Option<&str>) -> StoreResult<()> {
+        let at = now();
+        sqlx::query(
+            "UPDATE runs SET status = ?, error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
+        )
+        .bind(status.as_str())
+        .bind(error)
+        .bind(&at)
+        .bind(&at)
+        .bind(run_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Asks for a run to stop. A run no live process holds is cancelled at
+    /// once; otherwise its process stops it at its next lease renewal.
+    /// Returns the run's status afterwards.
+    pub async fn request_cancel(&self, run_id: &str) -> StoreResult<Option<&'static str>> {
+        let Some(run) = self.run(run_id).await? else { return Ok(None) };
+        match run.status {
+            RunStatus::Running if !run.interrupted => {
+                sqlx::query("UPDATE runs SET cancel_requested = 1, updated_at = ? WHERE id = ?")
+                    .bind(now())
+                    .bind(run_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(Some("cancelling"))
+            }
+            RunStatus::Running | RunStatus::Failed => {
+                self.finish_run(run_id, RunStatus::Cancelled, Some("cancelled by the user")).await?;
+                Ok(Some("cancelled"))
+            }
+            other => Ok(Some(other.as_str())),
+        }
+    }
+
+    /// Records that a step started (attempt `attempt`), replacing an earlier
+    /// attempt's record.
+    pub async fn step_started(&self, run_id: &str, position: usize, name: &str, attempt: u32, inputs: Option<&Value>) -> StoreResult<()> {
+        let at = now();
+        sqlx::query(
+            "INSERT INTO steps (run_id, position, name, status, attempt, inputs, started_at) VALUES (?, ?, ?, 'running', ?, ?, ?) \
+             ON CONFLICT (run_id, name) DO UPDATE SET status = 'running', attempt = excluded.attempt, inputs = excluded.inputs, \
+             outputs = NULL, error = NULL, started_at = excluded.started_at, finished_at = NULL",
+        )
+        .bind(run_id)
+        .bind(position as i64)
+        .bind(name)
+        .bind(attempt as i64)
+        .bind(inputs.map(Value::to_string))
+        .bind(&at)
+        .execute(&self.pool)
+        .await?;
+        sqlx::query("UPDATE runs SET updated_at = ? WHERE id = ?").bind(&at).bind(run_id).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Records a step's end: its status, output or error, and spend. When
+    /// the step was a side-effecting action, its idempotency key and result
+    /// are recorded in the same transaction.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn step_finished(
+        &self,
+        run_id: &str,
+        name: &str,
+        status: StepStatus,
+        outputs: Option<&Value>,
+        error: Option<&str>,
+        spend: (f64, u64),
+        idempotency: Option<(&str, &str)>,
+    ) -> StoreResult<()> {
+        let at = now();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE steps SET status = ?, outputs = ?, error = ?, finished_at = ?, cost_usd = ?, tokens = ? WHERE run_id = ? AND name = ?")
+            .bind(status.as_str())
+            .bind(outputs.map(Value::to_string))
+            .bind(error)
+            .bind(&at)
+            .bind(spend.0)
+            .bind(spend.1 as i64)
+            .bind(run_id)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        if let (Some((key, action)), StepStatus::Succeeded) = (idempotency, status) {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (key, run_id, step, action, result, created_at) VALUES (?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (key) DO UPDATE SET result = excluded.result",
+            )
+            .bind(key)
+            .bind(run_id)
+            .bind(name)
+            .bind(action)
+            .bind(outputs.map(Value::to_string).unwrap_or_else(|| "null".to_owned()))
+            .bind(&at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE runs SET updated_at = ? WHERE id = ?").bind(&at).bind(run_id).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records a step that was skipped (its condition was false).
+    pub async fn step_skipped(&self, run_id: &str, position: usize, name: &str) -> StoreResult<()> {
+        let at = now();
+        sqlx::query(
+            "INSERT INTO steps (run_id, position, name, status, attempt, started_at, finished_at) VALUES (?, ?, ?, 'skipped', 0, ?, ?) \
+             ON CONFLICT (run_id, name) DO UPDATE SET status = 'skipped', finished_at = excluded.finished_at",
+        )
+        .bind(run_id)
+        .bind(position as i64)
+        .bind(name)
+        .bind(&at)
+        .bind(&at)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks a step rolled back.
+    pub async fn step_rolled_back(&self, run_id: &str, name: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE steps SET status = 'rolled_back' WHERE run_id = ? AND name = ?")
+            .bind(run_id)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// The result recorded under an idempotency key, if any.
+    pub async fn idempotent_result(&self, key: &str) -> StoreResult<Option<Value>> {
+        let text: Option<String> = sqlx::query_scalar("SELECT result FROM idempotency_keys WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        text.map(|t| serde_json::from_str(&t).map_err(|err| StoreError(format!("bad JSON for key {key}: {err}"))))
+            .transpose()
+    }
+
+    /// Appends an event.
+    pub async fn record_event(&self, run_id: &str, step: Option<&str>, kind: &str, data: &Value) -> StoreResult<()> {
+        sqlx::query("INSERT INTO events (run_id, step, kind, data, at) VALUES (?, ?, ?, ?, ?)")
+            .bind(run_id)
+            .bind(step)
+            .bind(kind)
+            .bind(data.to_string())
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Records one AI call's spend.
+    pub async fn record_cost(&self, run_id: &str, entry: &CostEntry) -> StoreResult<()> {
+        let at = Utc::now();
+        sqlx::query(
+            "INSERT INTO costs (run_id, step, workflow, provider, model, input_tokens, output_tokens, cost_usd, month, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(run_id)
+        .bind(&entry.step)
+        .bind(&entry.workflow)
+        .bind(&entry.provider)
+        .bind(&entry.model)
+        .bind(entry.input_tokens as i64)
+        .bind(entry.output_tokens as i64)
+        .bind(entry.cost_usd)
+        .bind(at.format("%Y-%m").to_string())
+        .bind(at.to_rfc3339())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// What a run has spent: US dollars and tokens.
+    pub async fn run_spend(&self, run_id: &str) -> StoreResult<(f64, u64)> {
+        let row = sqlx::query("SELECT COALESCE(SUM(cost_usd), 0.0) AS cost, COALESCE(SUM(input_tokens + output_tokens), 0) AS tokens FROM costs WHERE run_id = ?")
+            .bind(run_id)
+            .fetch_one(&self.pool)
+            .await?;
+        let tokens: i64 = row.try_get("tokens")?;
+        Ok((row.try_get("cost")?, tokens.max(0) as u64))
+    }
+
+    /// What all runs spent in `month` (`YYYY-MM`), in US dollars.
+    pub async fn month_spend(&self, month: &str) -> StoreResult<f64> {
+        Ok(sqlx::query_scalar("SELECT COALESCE(SUM(cost_usd), 0.0) FROM costs WHERE month = ?")
+            .bind(month)
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Spend by month, workflow and provider; one month or all.
+    pub async fn cost_report(&self, month: Option<&str>) -> StoreResult<Vec<CostRow>> {
+        let rows = sqlx::query(
+            "SELECT month, workflow, provider, COUNT(*) AS calls, SUM(input_tokens) AS input_tokens, SUM(output_tokens) AS output_tokens, SUM(cost_usd) AS cost_usd \
+             FROM costs WHERE (?1 IS NULL OR month = ?1) GROUP BY month, workflow, provider ORDER BY month, workflow, provider",
+        )
+        .bind(month)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(CostRow {
+                    month: row.try_get("month")?,
+                    workflow: row.try_get("workflow")?,
+                    provider: row.try_get("provider")?,
+                    calls: row.try_get("calls")?,
+                    input_tokens: row.try_get("input_tokens")?,
+                    output_tokens: row.try_get("output_tokens")?,
+                    cost_usd: row.try_get("cost_usd")?,
+                })
+            })
+            .collect()
+    }
+
+    fn summary(row: &SqliteRow) -> StoreResult<RunSummary> {
+        let status: String = row.try_get("status")?;
+        let status = RunStatus::from_str(&status).map_err(StoreError)?;
+        let expires: Option<i64> = row.try_get("lease_expires_at")?;
+        let interrupted = status == RunStatus::Running && expires.is_none_or(|e| e < now_millis());
+        let tokens: i64 = row.try_get("tokens")?;
+        Ok(RunSummary {
+            id: row.try_get("id")?,
+            workflow: row.try_get("workflow")?,
+            workflow_origin: row.try_get("workflow_origin")?,
+            task_id: row.try_get("task_id")?,
+            status,
+            interrupted,
+            error: row.try_get("error")?,
+            workspace: row.try_get("workspace")?,
+            created_at: time(row, "created_at")?,
+            updated_at: time(row, "updated_at")?,
+            finished_at: optional_time(row, "finished_at")?,
+            cost_usd: row.try_get("cost_usd")?,
+            tokens: tokens.max(0) as u64,
+        })
+    }
+
+    /// One run's summary.
+    pub async fn run(&self, run_id: &str) -> StoreResult<Option<RunSummary>> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.id = ?"));
+        let row = sqlx::query(sql).bind(run_id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(Self::summary).transpose()
+    }
+
+    /// Runs, newest first, optionally only those with a status
+    /// (`interrupted` selects running runs whose process died).
+    pub async fn list_runs(&self, status: Option<&str>, limit: u32) -> StoreResult<Vec<RunSummary>> {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM runs r ORDER BY r.created_at DESC LIMIT ?"));
+        let rows = sqlx::query(sql).bind(limit as i64).fetch_all(&self.pool).await?;
+        let mut runs = rows.iter().map(Self::summary).collect::<StoreResult<Vec<_>>>()?;
+        if let Some(status) = status {
+            runs.retain(|run| run.display_status() == status);
+        }
+        Ok(runs)
+    }
+
+    /// What a resumed run needs: its workflow text and origin, its variables
+    /// and task.
+    pub async fn run_definition(&self, run_id: &str) -> StoreResult<Option<(String, String, Value, Option<String>, String)>> {
+        let row = sqlx::query("SELECT workflow_source, workflow_origin, vars, task_id, workspace FROM runs WHERE id = ?")
+            .bind(run_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some((
+            row.try_get("workflow_source")?,
+            row.try_get("workflow_origin")?,
+            json(&row, "vars")?.unwrap_or(Value::Null),
+            row.try_get("task_id")?,
+            row.try_get("workspace")?,
+        )))
+    }
+
+    /// A run's steps, in workflow order.
+    pub async fn steps(&self, run_id: &str) -> StoreResult<Vec<StepRecord>> {
+        let rows = sqlx::query("SELECT * FROM steps WHERE run_id = ? ORDER BY position")
+            .bind(run_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let status: String = row.try_get("status")?;
+                let tokens: i64 = row.try_get("tokens")?;
+                Ok(StepRecord {
+                    position: row.try_get("position")?,
+                    name: row.try_get("name")?,
+                    status: StepStatus::parse(&status),
+                    attempt: row.try_get("attempt")?,
+                    inputs: json(row, "inputs")?,
+                    outputs: json(row, "outputs")?,
+                    error: row.try_get("error")?,
+                    started_at: time(row, "started_at")?,
+                    finished_at: optional_time(row, "finished_at")?,
+                    cost_usd: row.try_get("cost_usd")?,
+                    tokens: tokens.max(0) as u64,
+                })
+            })
+            .collect()
+    }
+
+    /// A run with its steps and events.
+    pub async fn run_detail(&self, run_id: &str) -> StoreResult<Option<RunDetail>> {
+        let Some(run) = self.run(run_id).await? else { return Ok(None) };
+        let vars = self.run_definition(run_id).await?.map(|d| d.2).unwrap_or(Value::Null);
+        let steps = self.steps(run_id).await?;
+        let rows = sqlx::query("SELECT * FROM events WHERE run_id = ? ORDER BY id")
+            .bind(run_id)
+            .fetch_all(&self.pool)
+            .await?;
+        let events = rows
+            .iter()
+            .map(|row| {
+                Ok(EventRecord {
+                    id: row.try_get("id")?,
+                    step: row.try_get("step")?,
+                    kind: row.try_get("kind")?,
+                    data: json(row, "data")?.unwrap_or(Value::Null),
+                    at: time(row, "at")?,
+                })
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Some(RunDetail { run, vars, steps, events }))
+    }
+}
