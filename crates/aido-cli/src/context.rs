@@ -11,7 +11,14 @@ use crate::output::Output;
 
 /// Environment variables whose names say they hold a credential. Their
 /// values are redacted from all output even when no configuration uses them.
-const SECRET_NAME_MARKERS: [&str; 6] = ["TOKEN", "SECRET", "PASSWORD", "API_KEY", "PRIVATE_KEY", "CREDENTIAL"];
+const SECRET_NAME_MARKERS: [&str; 6] = [
+    "TOKEN",
+    "SECRET",
+    "PASSWORD",
+    "API_KEY",
+    "PRIVATE_KEY",
+    "CREDENTIAL",
+];
 
 /// Registers secret-looking environment values for redaction, before
 /// anything is logged.
@@ -19,21 +26,34 @@ pub fn protect_environment_secrets() {
     let values = std::env::vars_os().filter_map(|(name, value)| {
         let name = name.to_str()?.to_ascii_uppercase();
         let value = value.to_str()?.to_owned();
-        SECRET_NAME_MARKERS.iter().any(|marker| name.contains(marker)).then_some(value)
+        SECRET_NAME_MARKERS
+            .iter()
+            .any(|marker| name.contains(marker))
+            .then_some(value)
     });
     register_secrets(values);
 }
 
 /// Every plugin built into this binary.
 pub fn registry() -> CliResult<Registry> {
-    Registry::with(aido_plugins::builtins()).map_err(|err| CliError::runtime(format!("built-in plugins: {err}")))
+    Registry::with(aido_plugins::builtins())
+        .map_err(|err| CliError::runtime(format!("built-in plugins: {err}")))
 }
 
 /// Loads the configuration. On failure, prints every problem (as text on
 /// stderr, or as JSON on stdout with `--json`) and returns a usage error.
-pub fn load_config(args: &GlobalArgs, registry: &Registry, out: &Output) -> CliResult<LoadedConfig> {
-    let cwd = std::env::current_dir().map_err(|err| CliError::runtime(format!("cannot read the current directory: {err}")))?;
-    let options = LoadOptions { config_file: args.config.clone(), cwd, environment: None };
+pub fn load_config(
+    args: &GlobalArgs,
+    registry: &Registry,
+    out: &Output,
+) -> CliResult<LoadedConfig> {
+    let cwd = std::env::current_dir()
+        .map_err(|err| CliError::runtime(format!("cannot read the current directory: {err}")))?;
+    let options = LoadOptions {
+        config_file: args.config.clone(),
+        cwd,
+        environment: None,
+    };
     match config::load(&options, registry) {
         Ok(loaded) => {
             register_secrets(loaded.secrets.iter().cloned());
@@ -46,7 +66,10 @@ pub fn load_config(args: &GlobalArgs, registry: &Registry, out: &Output) -> CliR
             } else {
                 out.error(&err.diagnostics.to_string());
                 let count = err.diagnostics.len();
-                out.error(&format!("\n{count} problem{} in the configuration", if count == 1 { "" } else { "s" }));
+                out.error(&format!(
+                    "\n{count} problem{} in the configuration",
+                    if count == 1 { "" } else { "s" }
+                ));
             }
             Err(CliError::reported(ExitCode::Usage))
         }

@@ -25,15 +25,24 @@ pub struct CliError {
 impl CliError {
     /// A runtime failure.
     pub fn runtime(message: impl fmt::Display) -> Self {
-        CliError { code: ExitCode::Runtime, message: message.to_string() }
+        CliError {
+            code: ExitCode::Runtime,
+            message: message.to_string(),
+        }
     }
     /// A usage or configuration error.
     pub fn usage(message: impl fmt::Display) -> Self {
-        CliError { code: ExitCode::Usage, message: message.to_string() }
+        CliError {
+            code: ExitCode::Usage,
+            message: message.to_string(),
+        }
     }
     /// A failure already reported on the output.
     pub fn reported(code: ExitCode) -> Self {
-        CliError { code, message: String::new() }
+        CliError {
+            code,
+            message: String::new(),
+        }
     }
 }
 
@@ -46,9 +55,10 @@ impl From<aido_core::RegistryError> for CliError {
 impl From<aido_core::lifecycle::LifecycleError> for CliError {
     fn from(err: aido_core::lifecycle::LifecycleError) -> Self {
         match err {
-            aido_core::lifecycle::LifecycleError::Interrupted => {
-                CliError { code: ExitCode::Interrupted, message: err.to_string() }
-            }
+            aido_core::lifecycle::LifecycleError::Interrupted => CliError {
+                code: ExitCode::Interrupted,
+                message: err.to_string(),
+            },
             other => CliError::runtime(other),
         }
     }

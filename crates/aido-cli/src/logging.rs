@@ -21,10 +21,19 @@ pub fn init(args: &GlobalArgs, color: bool) {
         (false, _) => "trace",
     };
     let filter = EnvFilter::try_from_env("AIDO_LOG").unwrap_or_else(|_| EnvFilter::new(level));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(RedactingStderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(RedactingStderr);
     let result = match args.log_format {
-        LogFormat::Text => builder.with_ansi(color).with_target(args.verbose >= 2).try_init(),
-        LogFormat::Json => builder.json().with_ansi(false).flatten_event(true).try_init(),
+        LogFormat::Text => builder
+            .with_ansi(color)
+            .with_target(args.verbose >= 2)
+            .try_init(),
+        LogFormat::Json => builder
+            .json()
+            .with_ansi(false)
+            .flatten_event(true)
+            .try_init(),
     };
     // A subscriber already set (in tests) is fine.
     let _ = result;

@@ -47,5 +47,8 @@ fn runtime() -> CliResult<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|err| CliError { code: ExitCode::Runtime, message: format!("cannot start the async runtime: {err}") })
+        .map_err(|err| CliError {
+            code: ExitCode::Runtime,
+            message: format!("cannot start the async runtime: {err}"),
+        })
 }

@@ -37,15 +37,20 @@ impl Output {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
             }
         };
-        Output { json, color: color && !json }
+        Output {
+            json,
+            color: color && !json,
+        }
     }
 
     /// Prints a JSON document on stdout (pretty).
     pub fn json(&self, value: &impl serde::Serialize) {
-        let text = serde_json::to_string_pretty(value).unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"));
+        let text = serde_json::to_string_pretty(value)
+            .unwrap_or_else(|err| format!("{{\"error\": \"{err}\"}}"));
         self.line(&text);
     }
 
@@ -90,7 +95,11 @@ impl Output {
         for (index, row) in rows.iter().enumerate() {
             let mut line = String::new();
             for (i, cell) in row.iter().enumerate() {
-                let cell = if index == 0 { self.paint(cell, Tone::Dim) } else { cell.clone() };
+                let cell = if index == 0 {
+                    self.paint(cell, Tone::Dim)
+                } else {
+                    cell.clone()
+                };
                 line.push_str(&cell);
                 if i + 1 < row.len() {
                     line.push_str(&" ".repeat(widths[i] - visible_len(&cell) + 2));

@@ -15,6 +15,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod engine;
 pub mod lifecycle;
 pub mod redact;
 pub mod registry;

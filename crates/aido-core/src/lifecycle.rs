@@ -50,11 +50,18 @@ impl std::fmt::Display for LifecycleError {
             LifecycleError::Connect(failures) => {
                 let lines: Vec<String> = failures
                     .iter()
-                    .map(|fail| format!("{} plugin `{}` did not connect: {}", fail.kind, fail.provider, fail.error))
+                    .map(|fail| {
+                        format!(
+                            "{} plugin `{}` did not connect: {}",
+                            fail.kind, fail.provider, fail.error
+                        )
+                    })
                     .collect();
                 f.write_str(&lines.join("\n"))
             }
-            LifecycleError::Interrupted => f.write_str("interrupted; every plugin was disconnected"),
+            LifecycleError::Interrupted => {
+                f.write_str("interrupted; every plugin was disconnected")
+            }
         }
     }
 }
@@ -104,17 +111,25 @@ pub async fn connect_each(
     for plugin in plugins {
         tasks.spawn(async move {
             let provider = plugin.provider.clone();
-            let outcome = tokio::time::timeout(timeout, plugin.instance.plugin().connect(&plugin.config)).await;
+            let outcome =
+                tokio::time::timeout(timeout, plugin.instance.plugin().connect(&plugin.config))
+                    .await;
             let result = match outcome {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(err)) => Err(err.in_call(&provider, "connect")),
-                Err(_) => Err(Error::timeout(format!("did not connect within {}s", timeout.as_secs_f64()))
-                    .in_call(&provider, "connect")),
+                Err(_) => Err(Error::timeout(format!(
+                    "did not connect within {}s",
+                    timeout.as_secs_f64()
+                ))
+                .in_call(&provider, "connect")),
             };
             (plugin, result)
         });
     }
-    let mut active = ActivePlugins { connected: Vec::new(), call_timeout: timeout };
+    let mut active = ActivePlugins {
+        connected: Vec::new(),
+        call_timeout: timeout,
+    };
     let mut failures = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         match joined {
@@ -122,9 +137,11 @@ pub async fn connect_each(
                 tracing::debug!(kind = %plugin.kind, provider = %plugin.provider, "plugin connected");
                 active.connected.push(plugin);
             }
-            Ok((plugin, Err(error))) => {
-                failures.push(ConnectFailure { kind: plugin.kind, provider: plugin.provider, error })
-            }
+            Ok((plugin, Err(error))) => failures.push(ConnectFailure {
+                kind: plugin.kind,
+                provider: plugin.provider,
+                error,
+            }),
             // A panicking plugin is a bug in that plugin; it must not take
             // the others' cleanup down with it.
             Err(join_error) => failures.push(ConnectFailure {
@@ -141,7 +158,10 @@ pub async fn connect_each(
 impl ActivePlugins {
     /// The plugin serving `kind`.
     pub fn get(&self, kind: PluginKind) -> Option<&PluginInstance> {
-        self.connected.iter().find(|p| p.kind == kind).map(|p| &p.instance)
+        self.connected
+            .iter()
+            .find(|p| p.kind == kind)
+            .map(|p| &p.instance)
     }
 
     /// The connected plugins, in the order they connected.
@@ -154,11 +174,15 @@ impl ActivePlugins {
     pub async fn health(&self) -> Vec<HealthReport> {
         let checks = self.connected.iter().map(|plugin| async move {
             let started = Instant::now();
-            let health = tokio::time::timeout(self.call_timeout, plugin.instance.plugin().health_check())
-                .await
-                .unwrap_or_else(|_| {
-                    Health::Unhealthy(format!("no answer within {}s", self.call_timeout.as_secs_f64()))
-                });
+            let health =
+                tokio::time::timeout(self.call_timeout, plugin.instance.plugin().health_check())
+                    .await
+                    .unwrap_or_else(|_| {
+                        Health::Unhealthy(format!(
+                            "no answer within {}s",
+                            self.call_timeout.as_secs_f64()
+                        ))
+                    });
             HealthReport {
                 kind: plugin.kind,
                 provider: plugin.provider.clone(),
@@ -177,18 +201,25 @@ impl ActivePlugins {
     pub async fn shutdown(mut self) -> Vec<Error> {
         let mut errors = Vec::new();
         while let Some(plugin) = self.connected.pop() {
-            let outcome = tokio::time::timeout(self.call_timeout, plugin.instance.plugin().disconnect()).await;
+            let outcome =
+                tokio::time::timeout(self.call_timeout, plugin.instance.plugin().disconnect())
+                    .await;
             let error = match outcome {
                 Ok(Ok(())) => None,
                 Ok(Err(err)) => Some(err.in_call(&plugin.provider, "disconnect")),
-                Err(_) => Some(Error::timeout("did not disconnect in time").in_call(&plugin.provider, "disconnect")),
+                Err(_) => Some(
+                    Error::timeout("did not disconnect in time")
+                        .in_call(&plugin.provider, "disconnect"),
+                ),
             };
             match error {
                 Some(error) => {
                     tracing::warn!(%error, "plugin did not disconnect cleanly");
                     errors.push(error);
                 }
-                None => tracing::debug!(kind = %plugin.kind, provider = %plugin.provider, "plugin disconnected"),
+                None => {
+                    tracing::debug!(kind = %plugin.kind, provider = %plugin.provider, "plugin disconnected")
+                }
             }
         }
         errors
@@ -249,7 +280,12 @@ mod tests {
     use super::*;
     use crate::testing::{Behaviour, Fake};
 
-    fn configured(kind: PluginKind, name: &str, log: &Arc<Mutex<Vec<String>>>, behaviour: Behaviour) -> ConfiguredPlugin {
+    fn configured(
+        kind: PluginKind,
+        name: &str,
+        log: &Arc<Mutex<Vec<String>>>,
+        behaviour: Behaviour,
+    ) -> ConfiguredPlugin {
         let factory = Fake::factory(kind, name, log.clone(), behaviour);
         ConfiguredPlugin {
             kind,
@@ -261,7 +297,10 @@ mod tests {
     }
 
     fn delayed(ms: u64) -> Behaviour {
-        Behaviour { connect_delay: Duration::from_millis(ms), ..Default::default() }
+        Behaviour {
+            connect_delay: Duration::from_millis(ms),
+            ..Default::default()
+        }
     }
 
     #[tokio::test]
@@ -272,15 +311,25 @@ mod tests {
             configured(PluginKind::VersionControl, "fast", &log, delayed(0)),
             configured(PluginKind::Documentation, "middle", &log, delayed(30)),
         ];
-        let out = with_plugins(plugins, Duration::from_secs(5), std::future::pending(), async |active: &ActivePlugins| {
-            active.health().await.len()
-        })
+        let out = with_plugins(
+            plugins,
+            Duration::from_secs(5),
+            std::future::pending(),
+            async |active: &ActivePlugins| active.health().await.len(),
+        )
         .await
         .unwrap();
         assert_eq!(out, 3);
         assert_eq!(
             *log.lock().unwrap(),
-            vec!["connect fast", "connect middle", "connect slow", "disconnect slow", "disconnect middle", "disconnect fast"]
+            vec![
+                "connect fast",
+                "connect middle",
+                "connect slow",
+                "disconnect slow",
+                "disconnect middle",
+                "disconnect fast"
+            ]
         );
     }
 
@@ -289,14 +338,31 @@ mod tests {
         let log = Arc::new(Mutex::new(Vec::new()));
         let plugins = vec![
             configured(PluginKind::TaskManagement, "good", &log, delayed(0)),
-            configured(PluginKind::VersionControl, "bad", &log, Behaviour { fail_connect: true, connect_delay: Duration::from_millis(20), ..Default::default() }),
+            configured(
+                PluginKind::VersionControl,
+                "bad",
+                &log,
+                Behaviour {
+                    fail_connect: true,
+                    connect_delay: Duration::from_millis(20),
+                    ..Default::default()
+                },
+            ),
             configured(PluginKind::Monitoring, "hangs", &log, delayed(10_000)),
         ];
-        let err = connect_all(plugins, Duration::from_millis(200)).await.unwrap_err();
+        let err = connect_all(plugins, Duration::from_millis(200))
+            .await
+            .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("version_control plugin `bad` did not connect: bad: connect: connection: service unreachable"), "{text}");
-        assert!(text.contains("monitoring plugin `hangs` did not connect: hangs: connect: timeout"), "{text}");
-        assert_eq!(*log.lock().unwrap(), vec!["connect good", "connect-failed bad", "disconnect good"]);
+        assert!(
+            text.contains("monitoring plugin `hangs` did not connect: hangs: connect: timeout"),
+            "{text}"
+        );
+        assert_eq!(
+            *log.lock().unwrap(),
+            vec!["connect good", "connect-failed bad", "disconnect good"]
+        );
     }
 
     #[tokio::test]
@@ -309,15 +375,23 @@ mod tests {
         let interrupt = tokio::time::sleep(Duration::from_millis(50));
         let finished = Arc::new(Mutex::new(false));
         let flag = finished.clone();
-        let err = with_plugins(plugins, Duration::from_secs(5), interrupt, async move |_: &ActivePlugins| {
-            tokio::time::sleep(Duration::from_secs(30)).await;
-            *flag.lock().unwrap() = true;
-        })
+        let err = with_plugins(
+            plugins,
+            Duration::from_secs(5),
+            interrupt,
+            async move |_: &ActivePlugins| {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                *flag.lock().unwrap() = true;
+            },
+        )
         .await
         .unwrap_err();
         assert!(matches!(err, LifecycleError::Interrupted));
         assert!(!*finished.lock().unwrap());
-        assert_eq!(*log.lock().unwrap(), vec!["connect a", "connect b", "disconnect b", "disconnect a"]);
+        assert_eq!(
+            *log.lock().unwrap(),
+            vec!["connect a", "connect b", "disconnect b", "disconnect a"]
+        );
     }
 
     #[tokio::test]
@@ -325,11 +399,28 @@ mod tests {
         let log = Arc::new(Mutex::new(Vec::new()));
         let plugins = vec![
             configured(PluginKind::TaskManagement, "first", &log, delayed(0)),
-            configured(PluginKind::Monitoring, "broken", &log, Behaviour { fail_disconnect: true, connect_delay: Duration::from_millis(20), ..Default::default() }),
+            configured(
+                PluginKind::Monitoring,
+                "broken",
+                &log,
+                Behaviour {
+                    fail_disconnect: true,
+                    connect_delay: Duration::from_millis(20),
+                    ..Default::default()
+                },
+            ),
         ];
         let active = connect_all(plugins, Duration::from_secs(5)).await.unwrap();
         let errors = active.shutdown().await;
         assert_eq!(errors.len(), 1);
-        assert_eq!(*log.lock().unwrap(), vec!["connect first", "connect broken", "disconnect broken", "disconnect first"]);
+        assert_eq!(
+            *log.lock().unwrap(),
+            vec![
+                "connect first",
+                "connect broken",
+                "disconnect broken",
+                "disconnect first"
+            ]
+        );
     }
 }

@@ -20,7 +20,9 @@ static SECRETS: RwLock<Vec<String>> = RwLock::new(Vec::new());
 
 /// Registers values to keep out of all output from now on.
 pub fn register_secrets<I: IntoIterator<Item = String>>(values: I) {
-    let mut secrets = SECRETS.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let mut secrets = SECRETS
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     for value in values {
         if value.len() >= MIN_SECRET_LEN && !secrets.contains(&value) {
             secrets.push(value);
@@ -32,7 +34,9 @@ pub fn register_secrets<I: IntoIterator<Item = String>>(values: I) {
 
 /// `text` with every registered secret replaced by `[redacted]`.
 pub fn redact(text: &str) -> Cow<'_, str> {
-    let secrets = SECRETS.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let secrets = SECRETS
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     if secrets.is_empty() || !secrets.iter().any(|s| text.contains(s.as_str())) {
         return Cow::Borrowed(text);
     }

@@ -64,7 +64,13 @@ impl fmt::Display for RegistryError {
             RegistryError::Duplicate { kind, name } => {
                 write!(f, "a {kind} plugin named `{name}` is already registered")
             }
-            RegistryError::UnknownPlugin { kind, name, suggestion, other_kind, available } => {
+            RegistryError::UnknownPlugin {
+                kind,
+                name,
+                suggestion,
+                other_kind,
+                available,
+            } => {
                 write!(f, "there is no {kind} plugin named `{name}`")?;
                 if let Some(other) = other_kind {
                     write!(f, " (`{name}` is a {other} plugin)")?;
@@ -118,7 +124,10 @@ impl Registry {
     pub fn register(&mut self, factory: PluginFactory) -> Result<(), RegistryError> {
         let key = (factory.metadata().kind, factory.metadata().name.clone());
         if self.factories.contains_key(&key) {
-            return Err(RegistryError::Duplicate { kind: key.0, name: key.1 });
+            return Err(RegistryError::Duplicate {
+                kind: key.0,
+                name: key.1,
+            });
         }
         self.factories.insert(key, factory);
         Ok(())
@@ -129,24 +138,50 @@ impl Registry {
         if let Some(factory) = self.factories.get(&(kind, name.to_owned())) {
             return Ok(factory);
         }
-        let available: Vec<String> = self.list_kind(kind).map(|f| f.metadata().name.clone()).collect();
-        let suggestion = did_you_mean(name, available.iter().map(String::as_str)).map(str::to_owned);
-        let other_kind = self.factories.keys().find(|(_, n)| n == name).map(|(k, _)| *k);
-        Err(RegistryError::UnknownPlugin { kind, name: name.to_owned(), suggestion, other_kind, available })
+        let available: Vec<String> = self
+            .list_kind(kind)
+            .map(|f| f.metadata().name.clone())
+            .collect();
+        let suggestion =
+            did_you_mean(name, available.iter().map(String::as_str)).map(str::to_owned);
+        let other_kind = self
+            .factories
+            .keys()
+            .find(|(_, n)| n == name)
+            .map(|(k, _)| *k);
+        Err(RegistryError::UnknownPlugin {
+            kind,
+            name: name.to_owned(),
+            suggestion,
+            other_kind,
+            available,
+        })
     }
 
     /// Like [`get`](Self::get), with the kind given by name.
-    pub fn get_by_kind_name(&self, kind: &str, name: &str) -> Result<&PluginFactory, RegistryError> {
+    pub fn get_by_kind_name(
+        &self,
+        kind: &str,
+        name: &str,
+    ) -> Result<&PluginFactory, RegistryError> {
         let kind = parse_kind(kind)?;
         self.get(kind, name)
     }
 
     /// Every plugin named `name`, of any kind.
     pub fn find(&self, name: &str) -> Result<Vec<&PluginFactory>, RegistryError> {
-        let found: Vec<_> = self.factories.values().filter(|f| f.metadata().name == name).collect();
+        let found: Vec<_> = self
+            .factories
+            .values()
+            .filter(|f| f.metadata().name == name)
+            .collect();
         if found.is_empty() {
-            let suggestion = did_you_mean(name, self.factories.keys().map(|(_, n)| n.as_str())).map(str::to_owned);
-            return Err(RegistryError::UnknownName { name: name.to_owned(), suggestion });
+            let suggestion = did_you_mean(name, self.factories.keys().map(|(_, n)| n.as_str()))
+                .map(str::to_owned);
+            return Err(RegistryError::UnknownName {
+                name: name.to_owned(),
+                suggestion,
+            });
         }
         Ok(found)
     }
@@ -158,7 +193,10 @@ impl Registry {
 
     /// The plugins of one kind, by name.
     pub fn list_kind(&self, kind: PluginKind) -> impl Iterator<Item = &PluginFactory> {
-        self.factories.iter().filter(move |((k, _), _)| *k == kind).map(|(_, f)| f)
+        self.factories
+            .iter()
+            .filter(move |((k, _), _)| *k == kind)
+            .map(|(_, f)| f)
     }
 }
 
@@ -166,7 +204,8 @@ impl Registry {
 pub fn parse_kind(name: &str) -> Result<PluginKind, RegistryError> {
     PluginKind::from_name(name).ok_or_else(|| RegistryError::UnknownKind {
         name: name.to_owned(),
-        suggestion: did_you_mean(name, PluginKind::ALL.iter().map(|k| k.as_str())).map(str::to_owned),
+        suggestion: did_you_mean(name, PluginKind::ALL.iter().map(|k| k.as_str()))
+            .map(str::to_owned),
     })
 }
 
@@ -184,7 +223,14 @@ mod tests {
     #[test]
     fn lookups_by_kind_and_name() {
         let registry = registry();
-        assert_eq!(registry.get(PluginKind::TaskManagement, "linear").unwrap().metadata().name, "linear");
+        assert_eq!(
+            registry
+                .get(PluginKind::TaskManagement, "linear")
+                .unwrap()
+                .metadata()
+                .name,
+            "linear"
+        );
         assert_eq!(registry.list_kind(PluginKind::TaskManagement).count(), 2);
         assert_eq!(registry.list().count(), 8);
     }
@@ -192,7 +238,12 @@ mod tests {
     #[test]
     fn duplicates_are_refused() {
         let mut registry = registry();
-        let again = Fake::factory(PluginKind::TaskManagement, "linear", Arc::new(Mutex::new(Vec::new())), Behaviour::default());
+        let again = Fake::factory(
+            PluginKind::TaskManagement,
+            "linear",
+            Arc::new(Mutex::new(Vec::new())),
+            Behaviour::default(),
+        );
         assert_eq!(
             registry.register(again).unwrap_err().to_string(),
             "a task_management plugin named `linear` is already registered"
@@ -203,11 +254,17 @@ mod tests {
     fn unknown_names_suggest_and_point_at_the_right_kind() {
         let registry = registry();
         assert_eq!(
-            registry.get(PluginKind::TaskManagement, "linaer").unwrap_err().to_string(),
+            registry
+                .get(PluginKind::TaskManagement, "linaer")
+                .unwrap_err()
+                .to_string(),
             "there is no task_management plugin named `linaer`; did you mean `linear`?; available: linear, local"
         );
         assert_eq!(
-            registry.get(PluginKind::TaskManagement, "github").unwrap_err().to_string(),
+            registry
+                .get(PluginKind::TaskManagement, "github")
+                .unwrap_err()
+                .to_string(),
             "there is no task_management plugin named `github` (`github` is a version_control plugin); available: linear, local"
         );
         assert_eq!(
@@ -218,7 +275,15 @@ mod tests {
 
     #[test]
     fn unknown_kinds_list_the_kinds() {
-        let err = registry().get_by_kind_name("task_managment", "linear").unwrap_err().to_string();
-        assert!(err.starts_with("`task_managment` is not a plugin kind; did you mean `task_management`?"), "{err}");
+        let err = registry()
+            .get_by_kind_name("task_managment", "linear")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "`task_managment` is not a plugin kind; did you mean `task_management`?"
+            ),
+            "{err}"
+        );
     }
 }

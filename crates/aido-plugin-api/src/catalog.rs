@@ -63,7 +63,13 @@ impl ActionSpec {
         doc: &str,
         effect: Effect,
     ) -> Self {
-        let description = doc.lines().map(str::trim).collect::<Vec<_>>().join(" ").trim().to_owned();
+        let description = doc
+            .lines()
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(" ")
+            .trim()
+            .to_owned();
         ActionSpec {
             kind,
             name,
@@ -117,9 +123,16 @@ pub fn find_action(kind: PluginKind, name: &str) -> Option<&'static ActionSpec> 
     actions_of(kind).find(|spec| spec.name == name)
 }
 
-pub(crate) fn decode_input<T: DeserializeOwned>(action: &str, input: serde_json::Value) -> Result<T> {
+pub(crate) fn decode_input<T: DeserializeOwned>(
+    action: &str,
+    input: serde_json::Value,
+) -> Result<T> {
     // A call without arguments may send `null`; treat it as `{}`.
-    let input = if input.is_null() { serde_json::Value::Object(Default::default()) } else { input };
+    let input = if input.is_null() {
+        serde_json::Value::Object(Default::default())
+    } else {
+        input
+    };
     serde_json::from_value(input).map_err(|err| {
         Error::invalid_input(format!(
             "the input of `{action}` does not fit its schema: {}",
@@ -130,7 +143,9 @@ pub(crate) fn decode_input<T: DeserializeOwned>(action: &str, input: serde_json:
 
 pub(crate) fn encode_output<T: Serialize>(action: &str, output: &T) -> Result<serde_json::Value> {
     serde_json::to_value(output).map_err(|err| {
-        Error::invalid_response(format!("the output of `{action}` could not be encoded: {err}"))
+        Error::invalid_response(format!(
+            "the output of `{action}` could not be encoded: {err}"
+        ))
     })
 }
 

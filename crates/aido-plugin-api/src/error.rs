@@ -163,10 +163,7 @@ impl Error {
     }
 
     /// Attaches the underlying cause. Its `Display` must not hold a secret.
-    pub fn with_source(
-        mut self,
-        source: impl std::error::Error + Send + Sync + 'static,
-    ) -> Self {
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.source = Some(Box::new(source));
         self
     }
@@ -243,7 +240,9 @@ mod tests {
 
     #[test]
     fn in_call_keeps_the_innermost_names() {
-        let err = Error::other("boom").in_call("inner", "op1").in_call("outer", "op2");
+        let err = Error::other("boom")
+            .in_call("inner", "op1")
+            .in_call("outer", "op2");
         assert_eq!(err.plugin(), "inner");
         assert_eq!(err.operation(), "op1");
     }
@@ -251,6 +250,9 @@ mod tests {
     #[test]
     fn display_mentions_retry_after() {
         let err = Error::rate_limited("slow down", Some(Duration::from_secs(3))).in_call("x", "y");
-        assert_eq!(err.to_string(), "x: y: rate limited: slow down (retry after 3s)");
+        assert_eq!(
+            err.to_string(),
+            "x: y: rate limited: slow down (retry after 3s)"
+        );
     }
 }

@@ -22,7 +22,10 @@ impl PluginFactory {
         metadata: PluginMetadata,
         create: impl Fn() -> PluginInstance + Send + Sync + 'static,
     ) -> Self {
-        PluginFactory { metadata, create: Arc::new(create) }
+        PluginFactory {
+            metadata,
+            create: Arc::new(create),
+        }
     }
 
     /// What the plugin says about itself.
@@ -38,6 +41,10 @@ impl PluginFactory {
 
 impl std::fmt::Debug for PluginFactory {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PluginFactory({} {})", self.metadata.kind, self.metadata.name)
+        write!(
+            f,
+            "PluginFactory({} {})",
+            self.metadata.kind, self.metadata.name
+        )
     }
 }

@@ -78,7 +78,9 @@ pub use async_trait::async_trait;
 pub use catalog::{ActionSpec, Effect, PluginInstance};
 pub use error::{Error, ErrorKind, Result};
 pub use factory::PluginFactory;
-pub use kinds::{AiProvider, Communication, Documentation, Monitoring, TaskManagement, VersionControl};
+pub use kinds::{
+    AiProvider, Communication, Documentation, Monitoring, TaskManagement, VersionControl,
+};
 pub use plugin::{
     CallContext, ConfigProblem, Health, Plugin, PluginConfig, PluginKind, PluginMetadata,
     resolve_ref,

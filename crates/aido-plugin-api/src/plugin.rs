@@ -56,7 +56,9 @@ impl PluginKind {
 
     /// The kind named `name`, if any.
     pub fn from_name(name: &str) -> Option<PluginKind> {
-        PluginKind::ALL.into_iter().find(|kind| kind.as_str() == name)
+        PluginKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
     }
 }
 
@@ -71,7 +73,10 @@ impl std::str::FromStr for PluginKind {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         PluginKind::from_name(s).ok_or_else(|| {
             let names: Vec<_> = PluginKind::ALL.iter().map(|k| k.as_str()).collect();
-            format!("`{s}` is not a plugin kind; expected one of {}", names.join(", "))
+            format!(
+                "`{s}` is not a plugin kind; expected one of {}",
+                names.join(", ")
+            )
         })
     }
 }
@@ -149,7 +154,11 @@ fn collect_required(
         .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
         .unwrap_or_default();
     for (key, sub) in properties {
-        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
         if required.contains(&key.as_str()) {
             let before = out.len();
             collect_required(root, sub, &path, out);
@@ -161,16 +170,17 @@ fn collect_required(
 }
 
 /// Follows a `{"$ref": "#/$defs/X"}` within the same document.
-pub fn resolve_ref<'a>(root: &'a serde_json::Value, schema: &'a serde_json::Value) -> &'a serde_json::Value {
+pub fn resolve_ref<'a>(
+    root: &'a serde_json::Value,
+    schema: &'a serde_json::Value,
+) -> &'a serde_json::Value {
     let mut current = schema;
     for _ in 0..16 {
         match current.get("$ref").and_then(|r| r.as_str()) {
-            Some(reference) if reference.starts_with("#/") => {
-                match root.pointer(&reference[1..]) {
-                    Some(target) => current = target,
-                    None => return current,
-                }
-            }
+            Some(reference) if reference.starts_with("#/") => match root.pointer(&reference[1..]) {
+                Some(target) => current = target,
+                None => return current,
+            },
             _ => return current,
         }
     }
@@ -285,7 +295,10 @@ pub(crate) fn describe_serde_error(err: &serde_json::Error) -> String {
         return text.split(" at line").next().unwrap_or("").to_owned();
     }
     match text.find(", expected") {
-        Some(pos) => format!("wrong type, {}", text[pos + 2..].split(" at line").next().unwrap_or("")),
+        Some(pos) => format!(
+            "wrong type, {}",
+            text[pos + 2..].split(" at line").next().unwrap_or("")
+        ),
         None => "invalid value".to_owned(),
     }
 }
@@ -314,7 +327,10 @@ pub struct ConfigProblem {
 impl ConfigProblem {
     /// A problem at `path`.
     pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
-        ConfigProblem { path: path.into(), message: message.into() }
+        ConfigProblem {
+            path: path.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -344,7 +360,10 @@ impl CallContext {
 
     /// A context carrying an idempotency key.
     pub fn with_idempotency_key(key: impl Into<String>) -> Self {
-        CallContext { idempotency_key: Some(key.into()), ..Default::default() }
+        CallContext {
+            idempotency_key: Some(key.into()),
+            ..Default::default()
+        }
     }
 }
 
@@ -400,7 +419,8 @@ mod tests {
 
     #[test]
     fn required_keys_are_dotted_paths() {
-        let meta = PluginMetadata::new::<Config>("demo", PluginKind::TaskManagement, "1.0.0", "demo");
+        let meta =
+            PluginMetadata::new::<Config>("demo", PluginKind::TaskManagement, "1.0.0", "demo");
         assert_eq!(meta.required_config, vec!["connection.api_key".to_owned()]);
         assert_eq!(meta.env_prefix, "DEMO");
     }
@@ -412,7 +432,12 @@ mod tests {
         struct Typed {
             port: u16,
         }
-        let config = PluginConfig::new("x", serde_json::json!({"port": "sk-live-very-secret"}), ".", ".aido");
+        let config = PluginConfig::new(
+            "x",
+            serde_json::json!({"port": "sk-live-very-secret"}),
+            ".",
+            ".aido",
+        );
         let err = config.parse::<Typed>().unwrap_err().to_string();
         assert!(!err.contains("sk-live-very-secret"), "{err}");
         assert!(err.contains("expected u16"), "{err}");
@@ -424,12 +449,20 @@ mod tests {
             port: Option<u16>,
         }
         let err = config.parse::<Strict>().unwrap_err().to_string();
-        assert!(err.contains("unknown field `prot`, expected `port`"), "{err}");
+        assert!(
+            err.contains("unknown field `prot`, expected `port`"),
+            "{err}"
+        );
     }
 
     #[test]
     fn debug_hides_values() {
-        let config = PluginConfig::new("x", serde_json::json!({"token": "abc-secret"}), ".", ".aido");
+        let config = PluginConfig::new(
+            "x",
+            serde_json::json!({"token": "abc-secret"}),
+            ".",
+            ".aido",
+        );
         assert!(!format!("{config:?}").contains("abc-secret"));
     }
 

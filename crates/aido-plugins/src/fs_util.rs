@@ -9,7 +9,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Writes `contents` to `path` so that a reader sees the old file or the new
 /// one, never half of either: write a temporary file beside it, sync, rename.
 pub(crate) fn atomic_write(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
     let file_name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     // Unique per process and per call, so concurrent writers never share a
@@ -43,9 +46,16 @@ impl FileLock {
         if let Some(dir) = path.parent() {
             fs::create_dir_all(dir)?;
         }
-        let file = OpenOptions::new().create(true).truncate(false).write(true).open(path)?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)?;
         file.lock()?;
-        Ok(FileLock { file, path: path.to_owned() })
+        Ok(FileLock {
+            file,
+            path: path.to_owned(),
+        })
     }
 
     /// The lock file's path.

@@ -7,11 +7,26 @@
 
 #![deny(missing_docs)]
 
+mod ai_pricing;
+mod console;
 mod fs_util;
+mod git;
+mod local_tasks;
+mod markdown_docs;
+mod monitoring;
+mod scripted;
 
 use aido_plugin_api::PluginFactory;
 
 /// Every built-in plugin's factory.
 pub fn builtins() -> Vec<PluginFactory> {
-    Vec::new()
+    vec![
+        local_tasks::factory(),
+        markdown_docs::factory(),
+        git::factory(),
+        console::factory(),
+        scripted::factory(),
+        monitoring::log::factory(),
+        monitoring::prometheus::factory(),
+    ]
 }

@@ -24,9 +24,17 @@ pub fn check(args: &GlobalArgs, out: &Output) -> CliResult {
         out.json(&serde_json::json!({ "valid": true, "source": source, "plugins": plugins }));
         return Ok(());
     }
-    out.line(&format!("{} {source} is valid", out.paint("ok", Tone::Good)));
+    out.line(&format!(
+        "{} {source} is valid",
+        out.paint("ok", Tone::Good)
+    ));
     for plugin in &loaded.plugins {
-        out.line(&format!("  {:<16} {:<10} {}", plugin.kind.as_str(), plugin.provider, out.paint(&plugin.origin, Tone::Dim)));
+        out.line(&format!(
+            "  {:<16} {:<10} {}",
+            plugin.kind.as_str(),
+            plugin.provider,
+            out.paint(&plugin.origin, Tone::Dim)
+        ));
     }
     Ok(())
 }

@@ -28,7 +28,11 @@ pub async fn run(args: &GlobalArgs, out: &Output) -> CliResult {
     let registry = context::registry()?;
     let loaded = context::load_config(args, &registry, out)?;
     let timeout = Duration::from_secs(loaded.settings.system.connect_timeout_seconds);
-    let origins: Vec<(PluginKind, String)> = loaded.plugins.iter().map(|p| (p.kind, p.origin.clone())).collect();
+    let origins: Vec<(PluginKind, String)> = loaded
+        .plugins
+        .iter()
+        .map(|p| (p.kind, p.origin.clone()))
+        .collect();
 
     let (active, failures) = connect_each(loaded.plugins.clone(), timeout).await;
     let mut rows: Vec<Row> = active
@@ -44,7 +48,11 @@ pub async fn run(args: &GlobalArgs, out: &Output) -> CliResult {
         })
         .collect();
     for failure in failures {
-        let origin = origins.iter().find(|(k, _)| *k == failure.kind).map(|(_, o)| o.clone()).unwrap_or_default();
+        let origin = origins
+            .iter()
+            .find(|(k, _)| *k == failure.kind)
+            .map(|(_, o)| o.clone())
+            .unwrap_or_default();
         rows.push(Row {
             kind: failure.kind,
             provider: failure.provider,
@@ -62,20 +70,42 @@ pub async fn run(args: &GlobalArgs, out: &Output) -> CliResult {
     if out.json {
         out.json(&serde_json::json!({ "healthy": unhealthy == 0, "plugins": rows }));
     } else {
-        let mut table = vec![vec!["KIND".to_owned(), "PLUGIN".to_owned(), "HEALTH".to_owned(), "TIME".to_owned(), "CONFIGURED IN".to_owned()]];
+        let mut table = vec![vec![
+            "KIND".to_owned(),
+            "PLUGIN".to_owned(),
+            "HEALTH".to_owned(),
+            "TIME".to_owned(),
+            "CONFIGURED IN".to_owned(),
+        ]];
         for row in &rows {
             let health = match &row.health {
                 Health::Healthy => out.paint("healthy", Tone::Good),
                 Health::Degraded(reason) => out.paint(&format!("degraded: {reason}"), Tone::Warn),
                 Health::Unhealthy(reason) => out.paint(&format!("unhealthy: {reason}"), Tone::Bad),
             };
-            let time = row.elapsed_ms.map(|ms| format!("{ms} ms")).unwrap_or_else(|| "-".to_owned());
-            table.push(vec![row.kind.to_string(), row.provider.clone(), health, time, row.origin.clone()]);
+            let time = row
+                .elapsed_ms
+                .map(|ms| format!("{ms} ms"))
+                .unwrap_or_else(|| "-".to_owned());
+            table.push(vec![
+                row.kind.to_string(),
+                row.provider.clone(),
+                health,
+                time,
+                row.origin.clone(),
+            ]);
         }
         out.table(&table);
         if unhealthy > 0 {
-            out.error(&format!("\n{unhealthy} plugin{} unhealthy", if unhealthy == 1 { " is" } else { "s are" }));
+            out.error(&format!(
+                "\n{unhealthy} plugin{} unhealthy",
+                if unhealthy == 1 { " is" } else { "s are" }
+            ));
         }
     }
-    if unhealthy > 0 { Err(CliError::reported(ExitCode::Runtime)) } else { Ok(()) }
+    if unhealthy > 0 {
+        Err(CliError::reported(ExitCode::Runtime))
+    } else {
+        Ok(())
+    }
 }

@@ -32,7 +32,11 @@ fn kind_filter(kind: Option<&str>) -> CliResult<Option<PluginKind>> {
 }
 
 /// The plugin `name`, disambiguated by `kind` when several kinds have one.
-fn find<'a>(registry: &'a Registry, name: &str, kind: Option<&str>) -> CliResult<&'a PluginFactory> {
+fn find<'a>(
+    registry: &'a Registry,
+    name: &str,
+    kind: Option<&str>,
+) -> CliResult<&'a PluginFactory> {
     if let Some(kind) = kind_filter(kind)? {
         return Ok(registry.get(kind, name)?);
     }
@@ -41,7 +45,10 @@ fn find<'a>(registry: &'a Registry, name: &str, kind: Option<&str>) -> CliResult
         [one] => Ok(one),
         many => {
             let kinds: Vec<_> = many.iter().map(|f| f.metadata().kind.as_str()).collect();
-            Err(CliError::usage(format!("several plugins are named `{name}` ({}); choose one with --kind", kinds.join(", "))))
+            Err(CliError::usage(format!(
+                "several plugins are named `{name}` ({}); choose one with --kind",
+                kinds.join(", ")
+            )))
         }
     }
 }
@@ -60,15 +67,28 @@ fn summary(factory: &PluginFactory) -> Value {
 
 fn list(registry: &Registry, kind: Option<&str>, out: &Output) -> CliResult {
     let kind = kind_filter(kind)?;
-    let factories: Vec<&PluginFactory> = registry.list().filter(|f| kind.is_none_or(|k| f.metadata().kind == k)).collect();
+    let factories: Vec<&PluginFactory> = registry
+        .list()
+        .filter(|f| kind.is_none_or(|k| f.metadata().kind == k))
+        .collect();
     if out.json {
         out.json(&factories.iter().map(|f| summary(f)).collect::<Vec<_>>());
         return Ok(());
     }
-    let mut rows = vec![vec!["KIND".to_owned(), "NAME".to_owned(), "VERSION".to_owned(), "DESCRIPTION".to_owned()]];
+    let mut rows = vec![vec![
+        "KIND".to_owned(),
+        "NAME".to_owned(),
+        "VERSION".to_owned(),
+        "DESCRIPTION".to_owned(),
+    ]];
     for factory in factories {
         let meta = factory.metadata();
-        rows.push(vec![meta.kind.to_string(), meta.name.clone(), meta.version.clone(), meta.description.clone()]);
+        rows.push(vec![
+            meta.kind.to_string(),
+            meta.name.clone(),
+            meta.version.clone(),
+            meta.description.clone(),
+        ]);
     }
     out.table(&rows);
     Ok(())
@@ -84,7 +104,10 @@ fn info(factory: &PluginFactory, out: &Output) -> CliResult {
         out.json(&value);
         return Ok(());
     }
-    out.line(&format!("{} {} ({} plugin)", meta.name, meta.version, meta.kind));
+    out.line(&format!(
+        "{} {} ({} plugin)",
+        meta.name, meta.version, meta.kind
+    ));
     out.line(&meta.description);
     out.line("");
     out.line(&out.paint("configuration", Tone::Dim));
@@ -100,14 +123,25 @@ fn info(factory: &PluginFactory, out: &Output) -> CliResult {
         if secret {
             flags.push("secret");
         }
-        let flags = if flags.is_empty() { String::new() } else { format!(" [{}]", flags.join(", ")) };
-        out.line(&format!("  {path}{flags}  {}", out.paint(&description, Tone::Dim)));
+        let flags = if flags.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", flags.join(", "))
+        };
+        out.line(&format!(
+            "  {path}{flags}  {}",
+            out.paint(&description, Tone::Dim)
+        ));
     }
     out.line(&format!(
         "  environment overrides: {}_<KEY> (for example {}_{})",
         meta.env_prefix,
         meta.env_prefix,
-        meta.required_config.first().and_then(|k| k.rsplit('.').next()).unwrap_or("KEY").to_ascii_uppercase()
+        meta.required_config
+            .first()
+            .and_then(|k| k.rsplit('.').next())
+            .unwrap_or("KEY")
+            .to_ascii_uppercase()
     ));
     out.line("");
     out.line(&out.paint("actions", Tone::Dim));
@@ -123,16 +157,29 @@ fn config_keys(schema: &Value) -> Vec<(String, String, bool, bool)> {
     rows
 }
 
-fn walk_keys(root: &Value, schema: &Value, prefix: &str, rows: &mut Vec<(String, String, bool, bool)>) {
-    let schema = aido_core::config::schema::schema_at(root, "").filter(|_| prefix.is_empty()).unwrap_or(schema);
-    let Some(properties) = schema.get("properties").and_then(Value::as_object) else { return };
+fn walk_keys(
+    root: &Value,
+    schema: &Value,
+    prefix: &str,
+    rows: &mut Vec<(String, String, bool, bool)>,
+) {
+    let schema = aido_core::config::schema::schema_at(root, "")
+        .filter(|_| prefix.is_empty())
+        .unwrap_or(schema);
+    let Some(properties) = schema.get("properties").and_then(Value::as_object) else {
+        return;
+    };
     let required: Vec<&str> = schema
         .get("required")
         .and_then(Value::as_array)
         .map(|r| r.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
     for (key, sub) in properties {
-        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
         let pointer = format!("/{}", path.replace('.', "/"));
         let resolved = aido_core::config::schema::schema_at(root, &pointer).unwrap_or(sub);
         let description = sub
@@ -155,18 +202,31 @@ fn walk_keys(root: &Value, schema: &Value, prefix: &str, rows: &mut Vec<(String,
 
 fn actions(kind: Option<&str>, out: &Output) -> CliResult {
     let kind = kind_filter(kind)?;
-    let specs: Vec<_> = catalog::actions().iter().filter(|a| kind.is_none_or(|k| a.kind == k)).collect();
+    let specs: Vec<_> = catalog::actions()
+        .iter()
+        .filter(|a| kind.is_none_or(|k| a.kind == k))
+        .collect();
     if out.json {
         out.json(&specs);
         return Ok(());
     }
-    let mut rows = vec![vec!["METHOD".to_owned(), "EFFECT".to_owned(), "PARAMETERS".to_owned(), "DESCRIPTION".to_owned()]];
+    let mut rows = vec![vec![
+        "METHOD".to_owned(),
+        "EFFECT".to_owned(),
+        "PARAMETERS".to_owned(),
+        "DESCRIPTION".to_owned(),
+    ]];
     for spec in specs {
         let effect = match spec.effect {
             aido_plugin_api::Effect::Read => "read",
             aido_plugin_api::Effect::Write => "write",
         };
-        rows.push(vec![spec.method(), effect.to_owned(), spec.parameters().join(", "), spec.description.clone()]);
+        rows.push(vec![
+            spec.method(),
+            effect.to_owned(),
+            spec.parameters().join(", "),
+            spec.description.clone(),
+        ]);
     }
     out.table(&rows);
     Ok(())

@@ -63,7 +63,12 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// A problem at `origin` and `path`.
     pub fn new(origin: Origin, path: impl Into<String>, message: impl Into<String>) -> Self {
-        Diagnostic { origin, path: path.into(), message: message.into(), help: None }
+        Diagnostic {
+            origin,
+            path: path.into(),
+            message: message.into(),
+            help: None,
+        }
     }
 
     /// Adds a suggestion.
@@ -127,10 +132,21 @@ impl std::error::Error for Diagnostics {}
 
 /// The closest of `candidates` to `word`, if it is close enough to be a
 /// likely typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    // Jaro-Winkler catches long words with a slip; an edit distance
+    // (swaps count once) catches short ones (`gti` for `git`).
     candidates
         .into_iter()
-        .map(|candidate| (strsim::jaro_winkler(word, candidate), candidate))
+        .filter(|candidate| *candidate != word)
+        .map(|candidate| {
+            let edits = strsim::damerau_levenshtein(word, candidate);
+            let close_edit = edits <= 1 || (edits == 2 && word.chars().count() >= 5);
+            let score = strsim::jaro_winkler(word, candidate) + if close_edit { 1.0 } else { 0.0 };
+            (score, candidate)
+        })
         .filter(|(score, _)| *score >= 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, candidate)| candidate)
@@ -146,12 +162,17 @@ mod tests {
         assert_eq!(did_you_mean("api_kye", keys), Some("api_key"));
         assert_eq!(did_you_mean("teamid", keys), Some("team_id"));
         assert_eq!(did_you_mean("colour", keys), None);
+        assert_eq!(did_you_mean("gti", ["git", "github"]), Some("git"));
     }
 
     #[test]
     fn display_is_file_line_column_path_message() {
         let diagnostic = Diagnostic::new(
-            Origin::File { path: "aido.yaml".into(), line: 3, column: 5 },
+            Origin::File {
+                path: "aido.yaml".into(),
+                line: 3,
+                column: 5,
+            },
             "system.max_concurrent_agents",
             "expected an integer, found a string",
         )

@@ -25,8 +25,9 @@ impl Environment {
             let iter = dotenvy::from_path_iter(&dotenv)
                 .map_err(|err| format!("{}: {}", dotenv.display(), describe_dotenv_error(&err)))?;
             for item in iter {
-                let (key, value) = item
-                    .map_err(|err| format!("{}: {}", dotenv.display(), describe_dotenv_error(&err)))?;
+                let (key, value) = item.map_err(|err| {
+                    format!("{}: {}", dotenv.display(), describe_dotenv_error(&err))
+                })?;
                 vars.insert(key, value);
             }
         }
@@ -45,7 +46,12 @@ impl Environment {
         K: Into<String>,
         V: Into<String>,
     {
-        Environment { vars: vars.into_iter().map(|(k, v)| (k.into(), v.into())).collect() }
+        Environment {
+            vars: vars
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        }
     }
 
     /// The value of `name`.
@@ -87,7 +93,11 @@ mod tests {
     #[test]
     fn dotenv_is_read_and_the_process_wins() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(".env"), "AIDO_TEST_ONLY_IN_DOTENV=from-file\nPATH=not-this\n").unwrap();
+        std::fs::write(
+            dir.path().join(".env"),
+            "AIDO_TEST_ONLY_IN_DOTENV=from-file\nPATH=not-this\n",
+        )
+        .unwrap();
         let env = Environment::load(dir.path()).unwrap();
         assert_eq!(env.get("AIDO_TEST_ONLY_IN_DOTENV"), Some("from-file"));
         assert_ne!(env.get("PATH"), Some("not-this"));
@@ -96,7 +106,11 @@ mod tests {
     #[test]
     fn broken_dotenv_names_the_file_not_the_value() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(".env"), "GOOD=1\nthis is = not 'valid secret-xyz\n").unwrap();
+        std::fs::write(
+            dir.path().join(".env"),
+            "GOOD=1\nthis is = not 'valid secret-xyz\n",
+        )
+        .unwrap();
         let err = Environment::load(dir.path()).unwrap_err();
         assert!(err.contains(".env"), "{err}");
         assert!(!err.contains("secret-xyz"), "{err}");

@@ -50,17 +50,15 @@ pub fn substitute(value: &mut Value, env: &Environment) -> Substitution {
 
 fn walk(value: &mut Value, pointer: String, env: &Environment, found: &mut Substitution) {
     match value {
-        Value::String(text) if text.contains('$') => {
-            match expand(text, env, &pointer, found) {
-                Ok((expanded, whole)) => {
-                    if whole {
-                        found.whole_references.push(pointer);
-                    }
-                    *text = expanded;
+        Value::String(text) if text.contains('$') => match expand(text, env, &pointer, found) {
+            Ok((expanded, whole)) => {
+                if whole {
+                    found.whole_references.push(pointer);
                 }
-                Err(message) => found.malformed.push(BadReference { message, pointer }),
+                *text = expanded;
             }
-        }
+            Err(message) => found.malformed.push(BadReference { message, pointer }),
+        },
         Value::Array(items) => {
             for (index, item) in items.iter_mut().enumerate() {
                 walk(item, format!("{pointer}/{index}"), env, found);
@@ -68,7 +66,12 @@ fn walk(value: &mut Value, pointer: String, env: &Environment, found: &mut Subst
         }
         Value::Object(map) => {
             for (key, item) in map.iter_mut() {
-                walk(item, format!("{pointer}/{}", escape_pointer(key)), env, found);
+                walk(
+                    item,
+                    format!("{pointer}/{}", escape_pointer(key)),
+                    env,
+                    found,
+                );
             }
         }
         _ => {}
@@ -120,7 +123,10 @@ fn expand(
             }
             (None, Some(default)) => out.push_str(default),
             (None, None) => {
-                found.unset.push(UnsetVariable { name: name.to_owned(), pointer: pointer.to_owned() });
+                found.unset.push(UnsetVariable {
+                    name: name.to_owned(),
+                    pointer: pointer.to_owned(),
+                });
             }
         }
         rest = &body_start[end + 1..];
@@ -177,8 +183,14 @@ mod tests {
         assert_eq!(
             found.unset,
             vec![
-                UnsetVariable { name: "NOPE".into(), pointer: "/plugins/x/key".into() },
-                UnsetVariable { name: "NOPE2".into(), pointer: "/y".into() },
+                UnsetVariable {
+                    name: "NOPE".into(),
+                    pointer: "/plugins/x/key".into()
+                },
+                UnsetVariable {
+                    name: "NOPE2".into(),
+                    pointer: "/y".into()
+                },
             ]
         );
     }

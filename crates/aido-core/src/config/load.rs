@@ -118,12 +118,21 @@ pub fn find_config_file(cwd: &Path) -> Option<PathBuf> {
 
 /// Loads and checks the configuration, making one unconnected plugin per kind.
 pub fn load(options: &LoadOptions, registry: &Registry) -> Result<LoadedConfig, LoadError> {
-    let mut loader = Loader { diagnostics: Diagnostics::default(), secrets: Vec::new() };
+    let mut loader = Loader {
+        diagnostics: Diagnostics::default(),
+        secrets: Vec::new(),
+    };
     let result = loader.load(options, registry);
-    loader.diagnostics.0.sort_by(|a, b| origin_order(&a.origin).cmp(&origin_order(&b.origin)));
+    loader
+        .diagnostics
+        .0
+        .sort_by_key(|a| origin_order(&a.origin));
     match result {
         Some(config) if loader.diagnostics.is_empty() => Ok(config),
-        _ => Err(LoadError { diagnostics: loader.diagnostics, secrets: loader.secrets }),
+        _ => Err(LoadError {
+            diagnostics: loader.diagnostics,
+            secrets: loader.secrets,
+        }),
     }
 }
 
@@ -151,9 +160,15 @@ impl Located<'_> {
         match self.doc.span_near(&format!("{}{pointer}", self.prefix)) {
             Some(span) => {
                 let position = span.primary();
-                Origin::File { path: self.file.to_owned(), line: position.line, column: position.column }
+                Origin::File {
+                    path: self.file.to_owned(),
+                    line: position.line,
+                    column: position.column,
+                }
             }
-            None => Origin::WholeFile { path: self.file.to_owned() },
+            None => Origin::WholeFile {
+                path: self.file.to_owned(),
+            },
         }
     }
 }
@@ -192,7 +207,9 @@ impl Loader {
                 Ok(env) => env,
                 Err(message) => {
                     self.diagnostics.push(Diagnostic::new(
-                        Origin::WholeFile { path: project_dir.join(".env") },
+                        Origin::WholeFile {
+                            path: project_dir.join(".env"),
+                        },
                         "",
                         message,
                     ));
@@ -206,7 +223,11 @@ impl Loader {
             Some(path) => {
                 let doc = self.parse_file(path)?;
                 let mut value = doc.value.clone();
-                let located = Located { file: path, doc: &doc, prefix: String::new() };
+                let located = Located {
+                    file: path,
+                    doc: &doc,
+                    prefix: String::new(),
+                };
                 let substitution = substitute(&mut value, &env);
                 self.report_substitution(&substitution, &located);
                 self.remember_env_values(&substitution);
@@ -248,7 +269,9 @@ impl Loader {
         }
 
         Some(LoadedConfig {
-            source: file.map(ConfigSource::File).unwrap_or(ConfigSource::Defaults),
+            source: file
+                .map(ConfigSource::File)
+                .unwrap_or(ConfigSource::Defaults),
             project_dir,
             settings,
             plugins,
@@ -261,7 +284,9 @@ impl Loader {
             Ok(text) => text,
             Err(err) => {
                 self.diagnostics.push(Diagnostic::new(
-                    Origin::WholeFile { path: path.to_owned() },
+                    Origin::WholeFile {
+                        path: path.to_owned(),
+                    },
                     "",
                     format!("cannot be read: {err}"),
                 ));
@@ -272,18 +297,33 @@ impl Loader {
             Ok(doc) if doc.value.is_object() => Some(doc),
             Ok(doc) => {
                 self.diagnostics.push(Diagnostic::new(
-                    Origin::WholeFile { path: path.to_owned() },
+                    Origin::WholeFile {
+                        path: path.to_owned(),
+                    },
                     "",
-                    format!("expected a mapping of settings, found {}", schema::describe_value(&doc.value)),
+                    format!(
+                        "expected a mapping of settings, found {}",
+                        schema::describe_value(&doc.value)
+                    ),
                 ));
                 None
             }
             Err(err) => {
                 let origin = match err.position {
-                    Some(p) => Origin::File { path: path.to_owned(), line: p.line, column: p.column },
-                    None => Origin::WholeFile { path: path.to_owned() },
+                    Some(p) => Origin::File {
+                        path: path.to_owned(),
+                        line: p.line,
+                        column: p.column,
+                    },
+                    None => Origin::WholeFile {
+                        path: path.to_owned(),
+                    },
                 };
-                self.diagnostics.push(Diagnostic::new(origin, "", format!("invalid YAML: {}", err.message)));
+                self.diagnostics.push(Diagnostic::new(
+                    origin,
+                    "",
+                    format!("invalid YAML: {}", err.message),
+                ));
                 None
             }
         }
@@ -304,7 +344,8 @@ impl Loader {
         let slot_path = format!("plugins.{kind}");
         // A slot that fails its own schema was reported already; use what
         // can be read of it so plugin problems are found in the same pass.
-        let slot: Option<PluginSlot> = slot_value.and_then(|v| serde_json::from_value(v.clone()).ok());
+        let slot: Option<PluginSlot> =
+            slot_value.and_then(|v| serde_json::from_value(v.clone()).ok());
         if slot_value.is_some() && slot.is_none() {
             return None;
         }
@@ -326,15 +367,20 @@ impl Loader {
         let main = main?;
 
         if slot.config.is_some() && slot.config_file.is_some() {
-            self.diagnostics.push(
-                Diagnostic::new(main.origin("/config_file"), format!("{slot_path}.config_file"),
-                    "give the configuration inline under `config` or in `config_file`, not both"),
-            );
+            self.diagnostics.push(Diagnostic::new(
+                main.origin("/config_file"),
+                format!("{slot_path}.config_file"),
+                "give the configuration inline under `config` or in `config_file`, not both",
+            ));
             return None;
         }
 
         if let Some(config_file) = &slot.config_file {
-            let path = main.file.parent().unwrap_or(Path::new(".")).join(config_file);
+            let path = main
+                .file
+                .parent()
+                .unwrap_or(Path::new("."))
+                .join(config_file);
             if !path.is_file() {
                 self.diagnostics.push(Diagnostic::new(
                     main.origin("/config_file"),
@@ -345,7 +391,11 @@ impl Loader {
             }
             let doc = self.parse_file(&path)?;
             let mut value = doc.value.clone();
-            let located = Located { file: &path, doc: &doc, prefix: String::new() };
+            let located = Located {
+                file: &path,
+                doc: &doc,
+                prefix: String::new(),
+            };
             let substitution = substitute(&mut value, env);
             self.report_substitution(&substitution, &located);
             self.remember_env_values(&substitution);
@@ -355,18 +405,29 @@ impl Loader {
                     self.diagnostics.push(Diagnostic::new(
                         located.origin("/provider"),
                         "provider",
-                        format!("this file is for provider `{f}`, but `{slot_path}.provider` says `{p}`"),
+                        format!(
+                            "this file is for provider `{f}`, but `{slot_path}.provider` says `{p}`"
+                        ),
                     ));
                     return None;
                 }
                 (Some(p), _) => p.clone(),
                 (None, Some(Value::String(f))) => f,
                 (None, Some(_)) => {
-                    self.diagnostics.push(Diagnostic::new(located.origin("/provider"), "provider", "expected a plugin name"));
+                    self.diagnostics.push(Diagnostic::new(
+                        located.origin("/provider"),
+                        "provider",
+                        "expected a plugin name",
+                    ));
                     return None;
                 }
                 (None, None) => {
-                    self.diagnostics.push(self.missing_provider(kind, main.origin(""), &slot_path, registry));
+                    self.diagnostics.push(self.missing_provider(
+                        kind,
+                        main.origin(""),
+                        &slot_path,
+                        registry,
+                    ));
                     return None;
                 }
             };
@@ -390,11 +451,20 @@ impl Loader {
         }
 
         let Some(provider) = slot.provider.clone() else {
-            self.diagnostics.push(self.missing_provider(kind, main.origin(""), &slot_path, registry));
+            self.diagnostics.push(self.missing_provider(
+                kind,
+                main.origin(""),
+                &slot_path,
+                registry,
+            ));
             return None;
         };
         let value = Value::Object(slot.config.clone().unwrap_or_default());
-        let inline = Located { file: main.file, doc: main.doc, prefix: format!("{}/config", main.prefix) };
+        let inline = Located {
+            file: main.file,
+            doc: main.doc,
+            prefix: format!("{}/config", main.prefix),
+        };
         // Whole references inside the inline config, relative to it.
         let whole: Vec<String> = main_whole_references
             .iter()
@@ -417,10 +487,26 @@ impl Loader {
         )
     }
 
-    fn missing_provider(&self, kind: PluginKind, origin: Origin, slot_path: &str, registry: &Registry) -> Diagnostic {
-        let names: Vec<_> = registry.list_kind(kind).map(|f| f.metadata().name.clone()).collect();
-        Diagnostic::new(origin, slot_path.to_owned(), "missing required key `provider`")
-            .with_help(format!("name the {kind} plugin to use: {}", names.join(", ")))
+    fn missing_provider(
+        &self,
+        kind: PluginKind,
+        origin: Origin,
+        slot_path: &str,
+        registry: &Registry,
+    ) -> Diagnostic {
+        let names: Vec<_> = registry
+            .list_kind(kind)
+            .map(|f| f.metadata().name.clone())
+            .collect();
+        Diagnostic::new(
+            origin,
+            slot_path.to_owned(),
+            "missing required key `provider`",
+        )
+        .with_help(format!(
+            "name the {kind} plugin to use: {}",
+            names.join(", ")
+        ))
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -441,7 +527,11 @@ impl Loader {
         let factory = match registry.get(kind, &provider) {
             Ok(factory) => factory,
             Err(err) => {
-                self.diagnostics.push(Diagnostic::new(provider_origin, format!("plugins.{kind}.provider"), err.to_string()));
+                self.diagnostics.push(Diagnostic::new(
+                    provider_origin,
+                    format!("plugins.{kind}.provider"),
+                    err.to_string(),
+                ));
                 return None;
             }
         };
@@ -457,10 +547,17 @@ impl Loader {
             None => format!("plugins.{kind}.config."),
         };
         let origin_of = |pointer: &str| -> Origin {
-            if let Some((_, var)) = overridden.iter().find(|(p, _)| pointer.starts_with(p.as_str())) {
-                return Origin::Environment { variable: var.clone() };
+            if let Some((_, var)) = overridden
+                .iter()
+                .find(|(p, _)| pointer.starts_with(p.as_str()))
+            {
+                return Origin::Environment {
+                    variable: var.clone(),
+                };
             }
-            located.map(|l| l.origin(pointer)).unwrap_or(Origin::Defaults)
+            located
+                .map(|l| l.origin(pointer))
+                .unwrap_or(Origin::Defaults)
         };
 
         let violations = schema::check(schema, &value);
@@ -483,10 +580,25 @@ impl Loader {
         let problems = instance.plugin().validate_config(&config);
         let ok = problems.is_empty();
         for problem in problems {
-            let pointer: String = problem.path.split('.').filter(|s| !s.is_empty()).map(|s| format!("/{}", escape_pointer(s))).collect();
-            self.diagnostics.push(Diagnostic::new(origin_of(&pointer), format!("{key_prefix}{}", problem.path), problem.message));
+            let pointer: String = problem
+                .path
+                .split('.')
+                .filter(|s| !s.is_empty())
+                .map(|s| format!("/{}", escape_pointer(s)))
+                .collect();
+            self.diagnostics.push(Diagnostic::new(
+                origin_of(&pointer),
+                format!("{key_prefix}{}", problem.path),
+                problem.message,
+            ));
         }
-        ok.then_some(ConfiguredPlugin { kind, provider, origin, instance, config })
+        ok.then_some(ConfiguredPlugin {
+            kind,
+            provider,
+            origin,
+            instance,
+            config,
+        })
     }
 
     fn push_violation(&mut self, located: &Located<'_>, violation: schema::Violation) {
@@ -505,7 +617,10 @@ impl Loader {
                 Diagnostic::new(
                     located.origin(&unset.pointer),
                     dotted_path(&format!("{}{}", located.prefix, unset.pointer)),
-                    format!("environment variable `{}` is not set (or empty)", unset.name),
+                    format!(
+                        "environment variable `{}` is not set (or empty)",
+                        unset.name
+                    ),
                 )
                 .with_help(format!(
                     "set it in the environment or in `.env`, or give a default: `${{{}:-value}}`",
@@ -526,7 +641,13 @@ impl Loader {
     /// output purposes: a token may land in a key the schema does not mark
     /// (a misspelled one, say), and it must not show there either.
     fn remember_env_values(&mut self, substitution: &Substitution) {
-        self.secrets.extend(substitution.substituted_values.iter().filter(|v| v.len() >= 6).cloned());
+        self.secrets.extend(
+            substitution
+                .substituted_values
+                .iter()
+                .filter(|v| v.len() >= 6)
+                .cloned(),
+        );
     }
 }
 
@@ -538,13 +659,14 @@ fn aido_schema() -> Value {
 /// schema wants where it parses as one (`${PORT:-8080}` → 8080).
 fn coerce(value: &mut Value, schema: &Value, pointers: &[String]) {
     for pointer in pointers {
-        let Some(target) = schema_at(schema, pointer) else { continue };
-        if let Some(slot) = value.pointer_mut(pointer) {
-            if let Value::String(text) = slot {
-                if let Some(typed) = typed_scalar(text, target) {
-                    *slot = typed;
-                }
-            }
+        let Some(target) = schema_at(schema, pointer) else {
+            continue;
+        };
+        if let Some(slot) = value.pointer_mut(pointer)
+            && let Value::String(text) = slot
+            && let Some(typed) = typed_scalar(text, target)
+        {
+            *slot = typed;
         }
     }
 }
@@ -560,15 +682,18 @@ fn typed_scalar(text: &str, schema: &Value) -> Option<Value> {
         return None;
     }
     let text = text.trim();
-    if types.contains(&"integer") {
-        if let Ok(n) = text.parse::<i64>() {
-            return Some(Value::from(n));
-        }
+    if types.contains(&"integer")
+        && let Ok(n) = text.parse::<i64>()
+    {
+        return Some(Value::from(n));
     }
-    if types.contains(&"number") {
-        if let Some(n) = text.parse::<f64>().ok().and_then(serde_json::Number::from_f64) {
-            return Some(Value::Number(n));
-        }
+    if types.contains(&"number")
+        && let Some(n) = text
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+    {
+        return Some(Value::Number(n));
     }
     if types.contains(&"boolean") {
         match text {
@@ -584,7 +709,11 @@ fn typed_scalar(text: &str, schema: &Value) -> Option<Value> {
 /// schema under `connection`, at the top level, then under `options`, and
 /// only scalar keys the schema declares are set. Returns the pointers set and
 /// the variables that set them.
-fn apply_env_overrides(value: &mut Value, metadata: &PluginMetadata, env: &Environment) -> Vec<(String, String)> {
+fn apply_env_overrides(
+    value: &mut Value,
+    metadata: &PluginMetadata,
+    env: &Environment,
+) -> Vec<(String, String)> {
     let schema = &metadata.config_schema;
     let prefix = format!("{}_", metadata.env_prefix);
     let mut applied = Vec::new();
@@ -594,15 +723,26 @@ fn apply_env_overrides(value: &mut Value, metadata: &PluginMetadata, env: &Envir
             continue;
         }
         for section in ["/connection", "", "/options"] {
-            let Some(parent) = schema_at(schema, section) else { continue };
+            let Some(parent) = schema_at(schema, section) else {
+                continue;
+            };
             if !property_names(parent).contains(&key) {
                 continue;
             }
             let pointer = format!("{section}/{}", escape_pointer(&key));
-            let Some(target) = schema_at(schema, &pointer) else { continue };
+            let Some(target) = schema_at(schema, &pointer) else {
+                continue;
+            };
             let scalar = match target.get("type") {
-                Some(Value::String(t)) => matches!(t.as_str(), "string" | "integer" | "number" | "boolean"),
-                Some(Value::Array(ts)) => ts.iter().any(|t| matches!(t.as_str(), Some("string" | "integer" | "number" | "boolean"))),
+                Some(Value::String(t)) => {
+                    matches!(t.as_str(), "string" | "integer" | "number" | "boolean")
+                }
+                Some(Value::Array(ts)) => ts.iter().any(|t| {
+                    matches!(
+                        t.as_str(),
+                        Some("string" | "integer" | "number" | "boolean")
+                    )
+                }),
                 _ => false,
             };
             if !scalar {
@@ -623,8 +763,11 @@ fn set_pointer(value: &mut Value, section: &str, key: &str, new: Value) -> bool 
     let parent = if section.is_empty() {
         value
     } else {
-        let Some(root) = value.as_object_mut() else { return false };
-        root.entry(section.trim_start_matches('/').to_owned()).or_insert_with(|| Value::Object(Default::default()))
+        let Some(root) = value.as_object_mut() else {
+            return false;
+        };
+        root.entry(section.trim_start_matches('/').to_owned())
+            .or_insert_with(|| Value::Object(Default::default()))
     };
     match parent.as_object_mut() {
         Some(map) => {
@@ -638,14 +781,17 @@ fn set_pointer(value: &mut Value, section: &str, key: &str, new: Value) -> bool 
 /// Every string at a place the schema marks secret.
 fn collect_secrets(schema: &Value, value: &Value, pointer: &str, out: &mut Vec<String>) {
     match value {
-        Value::String(s) => {
-            if schema_at(schema, pointer).is_some_and(is_secret) && !s.is_empty() {
-                out.push(s.clone());
-            }
+        Value::String(s) if schema_at(schema, pointer).is_some_and(is_secret) && !s.is_empty() => {
+            out.push(s.clone());
         }
         Value::Object(map) => {
             for (key, item) in map {
-                collect_secrets(schema, item, &format!("{pointer}/{}", escape_pointer(key)), out);
+                collect_secrets(
+                    schema,
+                    item,
+                    &format!("{pointer}/{}", escape_pointer(key)),
+                    out,
+                );
             }
         }
         Value::Array(items) => {

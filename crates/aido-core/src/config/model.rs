@@ -124,7 +124,10 @@ pub struct WorkflowsConfig {
 
 impl Default for WorkflowsConfig {
     fn default() -> Self {
-        WorkflowsConfig { default: "standard_development".to_owned(), dir: "workflows".to_owned() }
+        WorkflowsConfig {
+            default: "standard_development".to_owned(),
+            dir: "workflows".to_owned(),
+        }
     }
 }
 
@@ -163,7 +166,11 @@ pub struct LimitsConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        LimitsConfig { max_cost_per_task: 5.0, max_tokens_per_task: 50_000, monthly_budget: 500.0 }
+        LimitsConfig {
+            max_cost_per_task: 5.0,
+            max_tokens_per_task: 50_000,
+            monthly_budget: 500.0,
+        }
     }
 }
 

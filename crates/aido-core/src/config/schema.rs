@@ -7,8 +7,8 @@
 //! value was found, and quotes a value only when the schema does not mark it
 //! secret and it is a short word (an enum typo).
 
-use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::ValidationError;
+use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
 
 use aido_plugin_api::resolve_ref;
@@ -55,7 +55,11 @@ fn describe(root: &Value, value: &Value, error: &ValidationError<'_>, out: &mut 
     let instance = value.pointer(&pointer).unwrap_or(&Value::Null);
     let here = schema_at(root, &pointer);
     let push = |out: &mut Vec<Violation>, message: String, help: Option<String>| {
-        out.push(Violation { pointer: pointer.clone(), message, help });
+        out.push(Violation {
+            pointer: pointer.clone(),
+            message,
+            help,
+        });
     };
     match error.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected }
@@ -65,7 +69,8 @@ fn describe(root: &Value, value: &Value, error: &ValidationError<'_>, out: &mut 
                 let help = did_you_mean(key, known.iter().map(String::as_str))
                     .map(|s| format!("did you mean `{s}`?"))
                     .or_else(|| {
-                        (!known.is_empty()).then(|| format!("known keys here: {}", known.join(", ")))
+                        (!known.is_empty())
+                            .then(|| format!("known keys here: {}", known.join(", ")))
                     });
                 out.push(Violation {
                     pointer: format!("{pointer}/{}", escape_pointer(key)),
@@ -93,7 +98,11 @@ fn describe(root: &Value, value: &Value, error: &ValidationError<'_>, out: &mut 
                     names.join(" or ")
                 }
             };
-            push(out, format!("expected {expected}, found {}", describe_value(instance)), None);
+            push(
+                out,
+                format!("expected {expected}, found {}", describe_value(instance)),
+                None,
+            );
         }
         ValidationErrorKind::Enum { options } => {
             let choices: Vec<String> = options
@@ -118,20 +127,28 @@ fn describe(root: &Value, value: &Value, error: &ValidationError<'_>, out: &mut 
         ValidationErrorKind::Constant { expected_value } => {
             push(out, format!("must be {}", short_json(expected_value)), None)
         }
-        ValidationErrorKind::Minimum { limit } => push(out, format!("must be at least {limit}"), None),
-        ValidationErrorKind::Maximum { limit } => push(out, format!("must be at most {limit}"), None),
+        ValidationErrorKind::Minimum { limit } => {
+            push(out, format!("must be at least {limit}"), None)
+        }
+        ValidationErrorKind::Maximum { limit } => {
+            push(out, format!("must be at most {limit}"), None)
+        }
         ValidationErrorKind::ExclusiveMinimum { limit } => {
             push(out, format!("must be greater than {limit}"), None)
         }
         ValidationErrorKind::ExclusiveMaximum { limit } => {
             push(out, format!("must be less than {limit}"), None)
         }
-        ValidationErrorKind::MinLength { limit } => {
-            push(out, format!("must be at least {limit} characters long"), None)
-        }
-        ValidationErrorKind::MaxLength { limit } => {
-            push(out, format!("must be at most {limit} characters long"), None)
-        }
+        ValidationErrorKind::MinLength { limit } => push(
+            out,
+            format!("must be at least {limit} characters long"),
+            None,
+        ),
+        ValidationErrorKind::MaxLength { limit } => push(
+            out,
+            format!("must be at most {limit} characters long"),
+            None,
+        ),
         ValidationErrorKind::MinItems { limit } => {
             push(out, format!("must have at least {limit} items"), None)
         }
@@ -172,9 +189,9 @@ fn describe_alternatives(
         errors.iter().any(|e| {
             e.instance_path().as_str() == pointer
                 && match e.kind() {
-                    ValidationErrorKind::Type { kind: TypeKind::Single(t) } if null_only => {
-                        t.to_string() == "null"
-                    }
+                    ValidationErrorKind::Type {
+                        kind: TypeKind::Single(t),
+                    } if null_only => t.to_string() == "null",
                     ValidationErrorKind::Type { .. } => !null_only,
                     _ => false,
                 }
@@ -182,8 +199,10 @@ fn describe_alternatives(
     };
     // First drop the `null` branch of an `Option`, then branches of the wrong
     // type; what is left is what the value was meant to be.
-    let mut candidates: Vec<&Vec<ValidationError<'static>>> =
-        context.iter().filter(|errors| !same_place_type_error(errors, true)).collect();
+    let mut candidates: Vec<&Vec<ValidationError<'static>>> = context
+        .iter()
+        .filter(|errors| !same_place_type_error(errors, true))
+        .collect();
     if candidates.len() > 1 {
         candidates.retain(|errors| !same_place_type_error(errors, false));
     }
@@ -201,13 +220,17 @@ fn describe_alternatives(
                 continue;
             }
             match error.kind() {
-                ValidationErrorKind::Constant { expected_value } => forms.push(short_json(expected_value)),
+                ValidationErrorKind::Constant { expected_value } => {
+                    forms.push(short_json(expected_value))
+                }
                 ValidationErrorKind::Enum { options } => {
                     if let Some(items) = options.as_array() {
                         forms.extend(items.iter().map(short_json));
                     }
                 }
-                ValidationErrorKind::Type { kind: TypeKind::Single(t) } => forms.push(article(&t.to_string())),
+                ValidationErrorKind::Type {
+                    kind: TypeKind::Single(t),
+                } => forms.push(article(&t.to_string())),
                 _ => {}
             }
         }
@@ -215,25 +238,43 @@ fn describe_alternatives(
     forms.dedup();
     // An enum whose variants are documented comes as `oneOf` of `const`s:
     // word it like an enum, with a suggestion for a typo.
-    let constants: Vec<&str> = forms.iter().filter_map(|f| f.strip_prefix('`')?.strip_suffix('`')).collect();
+    let constants: Vec<&str> = forms
+        .iter()
+        .filter_map(|f| f.strip_prefix('`')?.strip_suffix('`'))
+        .collect();
     let secret = schema_at(root, pointer).is_some_and(is_secret);
-    if let (Some(found), true) = (instance.as_str(), constants.len() == forms.len() && !forms.is_empty()) {
-        if !secret && found.len() <= 40 {
-            let help = did_you_mean(found, constants.iter().copied()).map(|w| format!("did you mean `{w}`?"));
-            out.push(Violation {
-                pointer: pointer.to_owned(),
-                message: format!("`{found}` is not one of {}", forms.join(", ")),
-                help,
-            });
-            return;
-        }
+    if let (Some(found), true) = (
+        instance.as_str(),
+        constants.len() == forms.len() && !forms.is_empty(),
+    ) && !secret
+        && found.len() <= 40
+    {
+        let help =
+            did_you_mean(found, constants.iter().copied()).map(|w| format!("did you mean `{w}`?"));
+        out.push(Violation {
+            pointer: pointer.to_owned(),
+            message: format!("`{found}` is not one of {}", forms.join(", ")),
+            help,
+        });
+        return;
     }
     let message = if forms.is_empty() {
-        format!("{} does not match any allowed form", describe_value(instance))
+        format!(
+            "{} does not match any allowed form",
+            describe_value(instance)
+        )
     } else {
-        format!("expected {}, found {}", forms.join(" or "), describe_value(instance))
+        format!(
+            "expected {}, found {}",
+            forms.join(" or "),
+            describe_value(instance)
+        )
     };
-    out.push(Violation { pointer: pointer.to_owned(), message, help: None });
+    out.push(Violation {
+        pointer: pointer.to_owned(),
+        message,
+        help: None,
+    });
 }
 
 /// The sub-schema that applies at `pointer`, following `$ref`, `properties`,
@@ -254,7 +295,11 @@ pub fn schema_at<'a>(root: &'a Value, pointer: &str) -> Option<&'a Value> {
 
 /// `anyOf: [X, {type: null}]` → X.
 fn unwrap_optional<'a>(root: &'a Value, schema: &'a Value) -> &'a Value {
-    if let Some(branches) = schema.get("anyOf").or_else(|| schema.get("oneOf")).and_then(Value::as_array) {
+    if let Some(branches) = schema
+        .get("anyOf")
+        .or_else(|| schema.get("oneOf"))
+        .and_then(Value::as_array)
+    {
         let non_null: Vec<&Value> = branches
             .iter()
             .filter(|b| b.get("type").and_then(Value::as_str) != Some("null"))
@@ -347,7 +392,10 @@ mod tests {
 
     #[test]
     fn typo_inside_an_optional_section_is_named_with_a_suggestion() {
-        let found = check(&schema(), &json!({"connection": {"api_kye": "sk-secret-1", "api_key": "x"}}));
+        let found = check(
+            &schema(),
+            &json!({"connection": {"api_kye": "sk-secret-1", "api_key": "x"}}),
+        );
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].pointer, "/connection/api_kye");
         assert_eq!(found[0].message, "unknown key `api_kye`");
@@ -356,12 +404,26 @@ mod tests {
 
     #[test]
     fn missing_wrong_type_and_enum_are_all_reported() {
-        let found = check(&schema(), &json!({"connection": {}, "retries": "three", "mode": "fsat"}));
-        let messages: Vec<_> = found.iter().map(|v| (v.pointer.as_str(), v.message.as_str())).collect();
-        assert!(messages.contains(&("/connection", "missing required key `api_key`")), "{messages:?}");
-        assert!(messages.contains(&("/retries", "expected an integer, found a string")), "{messages:?}");
+        let found = check(
+            &schema(),
+            &json!({"connection": {}, "retries": "three", "mode": "fsat"}),
+        );
+        let messages: Vec<_> = found
+            .iter()
+            .map(|v| (v.pointer.as_str(), v.message.as_str()))
+            .collect();
         assert!(
-            found.iter().any(|v| v.pointer == "/mode" && v.help.as_deref() == Some("did you mean `fast`?")),
+            messages.contains(&("/connection", "missing required key `api_key`")),
+            "{messages:?}"
+        );
+        assert!(
+            messages.contains(&("/retries", "expected an integer, found a string")),
+            "{messages:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|v| v.pointer == "/mode" && v.help.as_deref() == Some("did you mean `fast`?")),
             "{found:?}"
         );
     }

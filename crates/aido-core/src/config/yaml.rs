@@ -85,10 +85,15 @@ pub struct SyntaxError {
 
 /// Parses `text` into a [`YamlDoc`].
 pub fn parse(text: &str) -> Result<YamlDoc, SyntaxError> {
-    let root: Spanned<Node> = serde_saphyr::from_str(text).map_err(|err| SyntaxError {
-        message: syntax_message(&err),
-        position: err.location().map(|location| Position::of(&location)),
-    })?;
+    // YAML 1.2 booleans only: `n`, `no`, `on`, `y` stay strings (a key
+    // named `n` or a country code `NO` must not turn into `false`).
+    let mut options = serde_saphyr::Options::default();
+    options.strict_booleans = true;
+    let root: Spanned<Node> =
+        serde_saphyr::from_str_with_options(text, options).map_err(|err| SyntaxError {
+            message: syntax_message(&err),
+            position: err.location().map(|location| Position::of(&location)),
+        })?;
     let mut doc = YamlDoc::default();
     let position = Position::of(&root.referenced);
     doc.value = flatten(root.value, String::new(), None, position, &mut doc.spans);
@@ -142,7 +147,13 @@ fn flatten(
                 .enumerate()
                 .map(|(index, item)| {
                     let position = Position::of(&item.referenced);
-                    flatten(item.value, format!("{pointer}/{index}"), None, position, spans)
+                    flatten(
+                        item.value,
+                        format!("{pointer}/{index}"),
+                        None,
+                        position,
+                        spans,
+                    )
                 })
                 .collect(),
         ),
@@ -302,7 +313,10 @@ mod tests {
     #[test]
     fn empty_document_is_an_empty_object() {
         assert_eq!(parse("").unwrap().value, serde_json::json!({}));
-        assert_eq!(parse("# only a comment\n").unwrap().value, serde_json::json!({}));
+        assert_eq!(
+            parse("# only a comment\n").unwrap().value,
+            serde_json::json!({})
+        );
     }
 
     #[test]
@@ -319,8 +333,20 @@ mod tests {
     }
 
     #[test]
+    fn only_yaml_1_2_booleans_are_booleans() {
+        let doc = parse("n: no\ny: on\nt: true\nf: False\n").unwrap();
+        assert_eq!(
+            doc.value,
+            serde_json::json!({"n": "no", "y": "on", "t": true, "f": false})
+        );
+    }
+
+    #[test]
     fn dotted_paths_read_naturally() {
-        assert_eq!(dotted_path("/plugins/ai_provider/config"), "plugins.ai_provider.config");
+        assert_eq!(
+            dotted_path("/plugins/ai_provider/config"),
+            "plugins.ai_provider.config"
+        );
         assert_eq!(dotted_path("/steps/0/name"), "steps[0].name");
         assert_eq!(dotted_path(""), "");
     }

@@ -17,7 +17,10 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::Row;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
 
 /// A failure of the store itself (the disk, the database file).
 #[derive(Debug)]
@@ -187,7 +190,11 @@ pub struct RunSummary {
 impl RunSummary {
     /// The status to show: `interrupted` for a run whose process died.
     pub fn display_status(&self) -> &'static str {
-        if self.interrupted { "interrupted" } else { self.status.as_str() }
+        if self.interrupted {
+            "interrupted"
+        } else {
+            self.status.as_str()
+        }
     }
 }
 
@@ -328,8 +335,10 @@ fn optional_time(row: &SqliteRow, column: &str) -> StoreResult<Option<DateTime<U
 
 fn json(row: &SqliteRow, column: &str) -> StoreResult<Option<Value>> {
     let text: Option<String> = row.try_get(column)?;
-    text.map(|t| serde_json::from_str(&t).map_err(|err| StoreError(format!("bad JSON in `{column}`: {err}"))))
-        .transpose()
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|err| StoreError(format!("bad JSON in `{column}`: {err}")))
+    })
+    .transpose()
 }
 
 const RUN_COLUMNS: &str = "r.id, r.workflow, r.workflow_origin, r.task_id, r.status, r.error, r.workspace, r.created_at, r.updated_at, r.finished_at, r.lease_owner, r.lease_expires_at, \
@@ -353,7 +362,10 @@ impl RunStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new().max_connections(4).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
         migrator().run(&pool).await?;
         Ok(RunStore { pool })
     }
@@ -362,7 +374,10 @@ impl RunStore {
     pub async fn in_memory() -> StoreResult<RunStore> {
         let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
         // One connection: each in-memory connection is its own database.
-        let pool = SqlitePoolOptions::new().max_connections(1).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
         migrator().run(&pool).await?;
         Ok(RunStore { pool })
     }
@@ -392,7 +407,12 @@ impl RunStore {
 
     /// Takes the lease of a run for `owner`, if no live process holds it.
     /// Returns whether it was taken.
-    pub async fn acquire_lease(&self, run_id: &str, owner: &str, lease: Duration) -> StoreResult<bool> {
+    pub async fn acquire_lease(
+        &self,
+        run_id: &str,
+        owner: &str,
+        lease: Duration,
+    ) -> StoreResult<bool> {
         let result = sqlx::query(
             "UPDATE runs SET lease_owner = ?, lease_expires_at = ?, status = 'running', cancel_requested = 0, error = NULL, finished_at = NULL, updated_at = ? \
              WHERE id = ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ?)",
@@ -409,22 +429,34 @@ impl RunStore {
     }
 
     /// Extends the lease; returns `(still held, cancel requested)`.
-    pub async fn renew_lease(&self, run_id: &str, owner: &str, lease: Duration) -> StoreResult<(bool, bool)> {
-        let result = sqlx::query("UPDATE runs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ?")
-            .bind(now_millis() + lease.as_millis() as i64)
-            .bind(run_id)
-            .bind(owner)
-            .execute(&self.pool)
-            .await?;
-        let cancel: Option<i64> = sqlx::query_scalar("SELECT cancel_requested FROM runs WHERE id = ?")
-            .bind(run_id)
-            .fetch_optional(&self.pool)
-            .await?;
+    pub async fn renew_lease(
+        &self,
+        run_id: &str,
+        owner: &str,
+        lease: Duration,
+    ) -> StoreResult<(bool, bool)> {
+        let result =
+            sqlx::query("UPDATE runs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ?")
+                .bind(now_millis() + lease.as_millis() as i64)
+                .bind(run_id)
+                .bind(owner)
+                .execute(&self.pool)
+                .await?;
+        let cancel: Option<i64> =
+            sqlx::query_scalar("SELECT cancel_requested FROM runs WHERE id = ?")
+                .bind(run_id)
+                .fetch_optional(&self.pool)
+                .await?;
         Ok((result.rows_affected() == 1, cancel.unwrap_or(0) != 0))
     }
 
     /// Marks a run finished with `status` and releases its lease.
-    pub async fn finish_run(&self, run_id: &str, status: RunStatus, error: Option<&str>) -> StoreResult<()> {
+    pub async fn finish_run(
+        &self,
+        run_id: &str,
+        status: RunStatus,
+        error: Option<&str>,
+    ) -> StoreResult<()> {
         let at = now();
         sqlx::query(
             "UPDATE runs SET status = ?, error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
@@ -443,7 +475,9 @@ impl RunStore {
     /// once; otherwise its process stops it at its next lease renewal.
     /// Returns the run's status afterwards.
     pub async fn request_cancel(&self, run_id: &str) -> StoreResult<Option<&'static str>> {
-        let Some(run) = self.run(run_id).await? else { return Ok(None) };
+        let Some(run) = self.run(run_id).await? else {
+            return Ok(None);
+        };
         match run.status {
             RunStatus::Running if !run.interrupted => {
                 sqlx::query("UPDATE runs SET cancel_requested = 1, updated_at = ? WHERE id = ?")
@@ -454,7 +488,8 @@ impl RunStore {
                 Ok(Some("cancelling"))
             }
             RunStatus::Running | RunStatus::Failed => {
-                self.finish_run(run_id, RunStatus::Cancelled, Some("cancelled by the user")).await?;
+                self.finish_run(run_id, RunStatus::Cancelled, Some("cancelled by the user"))
+                    .await?;
                 Ok(Some("cancelled"))
             }
             other => Ok(Some(other.as_str())),
@@ -463,7 +498,14 @@ impl RunStore {
 
     /// Records that a step started (attempt `attempt`), replacing an earlier
     /// attempt's record.
-    pub async fn step_started(&self, run_id: &str, position: usize, name: &str, attempt: u32, inputs: Option<&Value>) -> StoreResult<()> {
+    pub async fn step_started(
+        &self,
+        run_id: &str,
+        position: usize,
+        name: &str,
+        attempt: u32,
+        inputs: Option<&Value>,
+    ) -> StoreResult<()> {
         let at = now();
         sqlx::query(
             "INSERT INTO steps (run_id, position, name, status, attempt, inputs, started_at) VALUES (?, ?, ?, 'running', ?, ?, ?) \
@@ -478,7 +520,11 @@ impl RunStore {
         .bind(&at)
         .execute(&self.pool)
         .await?;
-        sqlx::query("UPDATE runs SET updated_at = ? WHERE id = ?").bind(&at).bind(run_id).execute(&self.pool).await?;
+        sqlx::query("UPDATE runs SET updated_at = ? WHERE id = ?")
+            .bind(&at)
+            .bind(run_id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -523,7 +569,11 @@ impl RunStore {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("UPDATE runs SET updated_at = ? WHERE id = ?").bind(&at).bind(run_id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE runs SET updated_at = ? WHERE id = ?")
+            .bind(&at)
+            .bind(run_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -545,28 +595,46 @@ impl RunStore {
         Ok(())
     }
 
-    /// Marks a step rolled back.
+    /// Marks a step rolled back and forgets its idempotency key: its effect
+    /// was undone, so a resumed run must make it again.
     pub async fn step_rolled_back(&self, run_id: &str, name: &str) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE steps SET status = 'rolled_back' WHERE run_id = ? AND name = ?")
             .bind(run_id)
             .bind(name)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM idempotency_keys WHERE run_id = ? AND step = ?")
+            .bind(run_id)
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
     /// The result recorded under an idempotency key, if any.
     pub async fn idempotent_result(&self, key: &str) -> StoreResult<Option<Value>> {
-        let text: Option<String> = sqlx::query_scalar("SELECT result FROM idempotency_keys WHERE key = ?")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
-        text.map(|t| serde_json::from_str(&t).map_err(|err| StoreError(format!("bad JSON for key {key}: {err}"))))
-            .transpose()
+        let text: Option<String> =
+            sqlx::query_scalar("SELECT result FROM idempotency_keys WHERE key = ?")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+        text.map(|t| {
+            serde_json::from_str(&t)
+                .map_err(|err| StoreError(format!("bad JSON for key {key}: {err}")))
+        })
+        .transpose()
     }
 
     /// Appends an event.
-    pub async fn record_event(&self, run_id: &str, step: Option<&str>, kind: &str, data: &Value) -> StoreResult<()> {
+    pub async fn record_event(
+        &self,
+        run_id: &str,
+        step: Option<&str>,
+        kind: &str,
+        data: &Value,
+    ) -> StoreResult<()> {
         sqlx::query("INSERT INTO events (run_id, step, kind, data, at) VALUES (?, ?, ?, ?, ?)")
             .bind(run_id)
             .bind(step)
@@ -611,10 +679,12 @@ impl RunStore {
 
     /// What all runs spent in `month` (`YYYY-MM`), in US dollars.
     pub async fn month_spend(&self, month: &str) -> StoreResult<f64> {
-        Ok(sqlx::query_scalar("SELECT COALESCE(SUM(cost_usd), 0.0) FROM costs WHERE month = ?")
-            .bind(month)
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(SUM(cost_usd), 0.0) FROM costs WHERE month = ?")
+                .bind(month)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// Spend by month, workflow and provider; one month or all.
@@ -667,16 +737,31 @@ impl RunStore {
     /// One run's summary.
     pub async fn run(&self, run_id: &str) -> StoreResult<Option<RunSummary>> {
         let sql = sqlx::AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM runs r WHERE r.id = ?"));
-        let row = sqlx::query(sql).bind(run_id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(sql)
+            .bind(run_id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(Self::summary).transpose()
     }
 
     /// Runs, newest first, optionally only those with a status
     /// (`interrupted` selects running runs whose process died).
-    pub async fn list_runs(&self, status: Option<&str>, limit: u32) -> StoreResult<Vec<RunSummary>> {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {RUN_COLUMNS} FROM runs r ORDER BY r.created_at DESC LIMIT ?"));
-        let rows = sqlx::query(sql).bind(limit as i64).fetch_all(&self.pool).await?;
-        let mut runs = rows.iter().map(Self::summary).collect::<StoreResult<Vec<_>>>()?;
+    pub async fn list_runs(
+        &self,
+        status: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<RunSummary>> {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {RUN_COLUMNS} FROM runs r ORDER BY r.created_at DESC LIMIT ?"
+        ));
+        let rows = sqlx::query(sql)
+            .bind(limit as i64)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut runs = rows
+            .iter()
+            .map(Self::summary)
+            .collect::<StoreResult<Vec<_>>>()?;
         if let Some(status) = status {
             runs.retain(|run| run.display_status() == status);
         }
@@ -685,7 +770,10 @@ impl RunStore {
 
     /// What a resumed run needs: its workflow text and origin, its variables
     /// and task.
-    pub async fn run_definition(&self, run_id: &str) -> StoreResult<Option<(String, String, Value, Option<String>, String)>> {
+    pub async fn run_definition(
+        &self,
+        run_id: &str,
+    ) -> StoreResult<Option<(String, String, Value, Option<String>, String)>> {
         let row = sqlx::query("SELECT workflow_source, workflow_origin, vars, task_id, workspace FROM runs WHERE id = ?")
             .bind(run_id)
             .fetch_optional(&self.pool)
@@ -729,8 +817,14 @@ impl RunStore {
 
     /// A run with its steps and events.
     pub async fn run_detail(&self, run_id: &str) -> StoreResult<Option<RunDetail>> {
-        let Some(run) = self.run(run_id).await? else { return Ok(None) };
-        let vars = self.run_definition(run_id).await?.map(|d| d.2).unwrap_or(Value::Null);
+        let Some(run) = self.run(run_id).await? else {
+            return Ok(None);
+        };
+        let vars = self
+            .run_definition(run_id)
+            .await?
+            .map(|d| d.2)
+            .unwrap_or(Value::Null);
         let steps = self.steps(run_id).await?;
         let rows = sqlx::query("SELECT * FROM events WHERE run_id = ? ORDER BY id")
             .bind(run_id)
@@ -748,6 +842,11 @@ impl RunStore {
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;
-        Ok(Some(RunDetail { run, vars, steps, events }))
+        Ok(Some(RunDetail {
+            run,
+            vars,
+            steps,
+            events,
+        }))
     }
 }

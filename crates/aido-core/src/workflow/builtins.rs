@@ -48,7 +48,11 @@ pub struct BuiltinSpec {
 
 impl BuiltinSpec {
     /// A spec whose schemas come from `I` and `O`.
-    pub fn new<I: JsonSchema, O: JsonSchema>(name: &'static str, description: &'static str, effect: Effect) -> Self {
+    pub fn new<I: JsonSchema, O: JsonSchema>(
+        name: &'static str,
+        description: &'static str,
+        effect: Effect,
+    ) -> Self {
         BuiltinSpec {
             name,
             description,
@@ -108,12 +112,16 @@ impl std::fmt::Debug for Builtins {
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(action: &str, input: Value) -> Result<T> {
-    serde_json::from_value(input)
-        .map_err(|err| Error::invalid_input(format!("the input of `{action}` does not fit its schema: {err}")))
+    serde_json::from_value(input).map_err(|err| {
+        Error::invalid_input(format!(
+            "the input of `{action}` does not fit its schema: {err}"
+        ))
+    })
 }
 
 fn encode<T: Serialize>(output: &T) -> Result<Value> {
-    serde_json::to_value(output).map_err(|err| Error::other(format!("cannot encode the output: {err}")))
+    serde_json::to_value(output)
+        .map_err(|err| Error::other(format!("cannot encode the output: {err}")))
 }
 
 /// Input of `run_command`.
@@ -182,7 +190,9 @@ impl BuiltinAction for RunCommand {
     async fn run(&self, cx: &BuiltinContext, input: Value) -> Result<Value> {
         let input: RunCommandInput = decode("run_command", input)?;
         let Some((program, args)) = input.command.split_first() else {
-            return Err(Error::invalid_input("`command` is empty; give the program and its arguments as a list"));
+            return Err(Error::invalid_input(
+                "`command` is empty; give the program and its arguments as a list",
+            ));
         };
         let cwd = match &input.cwd {
             Some(dir) => inside(&cx.workspace, dir)?,
@@ -200,7 +210,12 @@ impl BuiltinAction for RunCommand {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|err| Error::invalid_input(format!("cannot start `{program}` in {}: {err}", cwd.display())))?;
+            .map_err(|err| {
+                Error::invalid_input(format!(
+                    "cannot start `{program}` in {}: {err}",
+                    cwd.display()
+                ))
+            })?;
         let mut stdout = child.stdout.take();
         let mut stderr = child.stderr.take();
         let read_out = async {
@@ -233,7 +248,8 @@ impl BuiltinAction for RunCommand {
                 )));
             }
         };
-        let status = status.map_err(|err| Error::other(format!("waiting for `{program}` failed: {err}")))?;
+        let status =
+            status.map_err(|err| Error::other(format!("waiting for `{program}` failed: {err}")))?;
         let exit_code = status.code().unwrap_or(-1);
         let output = RunCommandOutput {
             exit_code,
@@ -243,7 +259,11 @@ impl BuiltinAction for RunCommand {
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         };
         if !output.success && !input.allow_failure {
-            let detail = if output.stderr.is_empty() { &output.stdout } else { &output.stderr };
+            let detail = if output.stderr.is_empty() {
+                &output.stdout
+            } else {
+                &output.stderr
+            };
             return Err(Error::other(format!(
                 "`{}` exited with code {exit_code}: {}",
                 input.command.join(" "),
@@ -257,7 +277,11 @@ impl BuiltinAction for RunCommand {
 /// `dir` inside `root`, refusing absolute paths and `..`.
 fn inside(root: &Path, dir: &str) -> Result<PathBuf> {
     let path = Path::new(dir);
-    if path.is_absolute() || path.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+    if path.is_absolute()
+        || path
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
         return Err(Error::invalid_input(format!(
             "`cwd: {dir}` must be a relative path inside the workspace, without `..`"
         )));
@@ -295,7 +319,13 @@ pub struct Wait {
 
 impl Wait {
     fn new() -> Self {
-        Wait { spec: BuiltinSpec::new::<WaitInput, ()>("wait", "Waits for a number of seconds.", Effect::Read) }
+        Wait {
+            spec: BuiltinSpec::new::<WaitInput, ()>(
+                "wait",
+                "Waits for a number of seconds.",
+                Effect::Read,
+            ),
+        }
     }
 }
 
@@ -307,7 +337,9 @@ impl BuiltinAction for Wait {
     async fn run(&self, _: &BuiltinContext, input: Value) -> Result<Value> {
         let input: WaitInput = decode("wait", input)?;
         if !(0.0..=86400.0).contains(&input.seconds) {
-            return Err(Error::invalid_input("`seconds` must be between 0 and 86400"));
+            return Err(Error::invalid_input(
+                "`seconds` must be between 0 and 86400",
+            ));
         }
         tokio::time::sleep(Duration::from_secs_f64(input.seconds)).await;
         Ok(Value::Null)
@@ -356,7 +388,13 @@ pub struct Fail {
 
 impl Fail {
     fn new() -> Self {
-        Fail { spec: BuiltinSpec::new::<FailInput, ()>("fail", "Fails the step with a message (use it with `condition:`).", Effect::Read) }
+        Fail {
+            spec: BuiltinSpec::new::<FailInput, ()>(
+                "fail",
+                "Fails the step with a message (use it with `condition:`).",
+                Effect::Read,
+            ),
+        }
     }
 }
 
@@ -377,7 +415,12 @@ mod tests {
     use serde_json::json;
 
     fn cx(dir: &Path) -> BuiltinContext {
-        BuiltinContext { run_id: "r".into(), step: "s".into(), workspace: dir.to_owned(), idempotency_key: "k".into() }
+        BuiltinContext {
+            run_id: "r".into(),
+            step: "s".into(),
+            workspace: dir.to_owned(),
+            idempotency_key: "k".into(),
+        }
     }
 
     #[tokio::test]
@@ -389,8 +432,17 @@ mod tests {
         assert_eq!(out["exit_code"], 3);
         assert_eq!(out["stdout"], "hi");
         assert_eq!(out["stderr"], "oops");
-        let err = run.run(&cx(dir.path()), json!({"command": ["sh", "-c", "echo broken >&2; exit 1"]})).await.unwrap_err();
-        assert!(err.to_string().contains("exited with code 1: broken"), "{err}");
+        let err = run
+            .run(
+                &cx(dir.path()),
+                json!({"command": ["sh", "-c", "echo broken >&2; exit 1"]}),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("exited with code 1: broken"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -398,9 +450,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let builtins = Builtins::standard();
         let run = builtins.get("run_command").unwrap();
-        let err = run.run(&cx(dir.path()), json!({"command": ["sleep", "5"], "timeout": 0.2})).await.unwrap_err();
+        let err = run
+            .run(
+                &cx(dir.path()),
+                json!({"command": ["sleep", "5"], "timeout": 0.2}),
+            )
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), aido_plugin_api::ErrorKind::Timeout);
-        let err = run.run(&cx(dir.path()), json!({"command": ["ls"], "cwd": "../x"})).await.unwrap_err();
+        let err = run
+            .run(&cx(dir.path()), json!({"command": ["ls"], "cwd": "../x"}))
+            .await
+            .unwrap_err();
         assert_eq!(err.kind(), aido_plugin_api::ErrorKind::InvalidInput);
     }
 
@@ -414,8 +475,21 @@ mod tests {
     async fn set_and_fail() {
         let dir = tempfile::tempdir().unwrap();
         let builtins = Builtins::standard();
-        assert_eq!(builtins.get("set").unwrap().run(&cx(dir.path()), json!({"a": 1})).await.unwrap(), json!({"a": 1}));
-        let err = builtins.get("fail").unwrap().run(&cx(dir.path()), json!({"message": "no"})).await.unwrap_err();
+        assert_eq!(
+            builtins
+                .get("set")
+                .unwrap()
+                .run(&cx(dir.path()), json!({"a": 1}))
+                .await
+                .unwrap(),
+            json!({"a": 1})
+        );
+        let err = builtins
+            .get("fail")
+            .unwrap()
+            .run(&cx(dir.path()), json!({"message": "no"}))
+            .await
+            .unwrap_err();
         assert_eq!(err.message(), "no");
     }
 }

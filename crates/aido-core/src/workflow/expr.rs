@@ -81,9 +81,17 @@ impl Evaluator {
 
     /// Evaluates one expression (without `${ }`) in `scope`.
     pub fn eval(&self, expression: &str, scope: &Scope) -> Result<Value, ExprError> {
-        let error = |message: String| ExprError { expression: expression.to_owned(), message };
-        let compiled = self.env.compile_expression(expression).map_err(|e| error(describe(&e)))?;
-        let result = compiled.eval(scope.jinja.clone()).map_err(|e| error(describe(&e)))?;
+        let error = |message: String| ExprError {
+            expression: expression.to_owned(),
+            message,
+        };
+        let compiled = self
+            .env
+            .compile_expression(expression)
+            .map_err(|e| error(describe(&e)))?;
+        let result = compiled
+            .eval(scope.jinja.clone())
+            .map_err(|e| error(describe(&e)))?;
         if result.is_undefined() {
             return Err(error(undefined_message(expression, scope)));
         }
@@ -101,7 +109,11 @@ impl Evaluator {
     pub fn render(&self, value: &Value, scope: &Scope) -> Result<Value, ExprError> {
         match value {
             Value::String(text) => self.render_str(text, scope),
-            Value::Array(items) => items.iter().map(|item| self.render(item, scope)).collect::<Result<_, _>>().map(Value::Array),
+            Value::Array(items) => items
+                .iter()
+                .map(|item| self.render(item, scope))
+                .collect::<Result<_, _>>()
+                .map(Value::Array),
             Value::Object(map) => {
                 let mut out = serde_json::Map::with_capacity(map.len());
                 for (key, item) in map {
@@ -118,7 +130,10 @@ impl Evaluator {
         if let Some(inner) = strip_whole(text) {
             return self.eval(inner, scope);
         }
-        let references = references(text).map_err(|message| ExprError { expression: text.to_owned(), message })?;
+        let references = references(text).map_err(|message| ExprError {
+            expression: text.to_owned(),
+            message,
+        })?;
         if references.is_empty() {
             return Ok(Value::String(unescape(text)));
         }
@@ -138,13 +153,19 @@ impl Evaluator {
 
     /// The top-level variable names an expression reads, for validation.
     pub fn variables(&self, expression: &str) -> Result<BTreeSet<String>, String> {
-        let compiled = self.env.compile_expression(expression).map_err(|e| describe(&e))?;
+        let compiled = self
+            .env
+            .compile_expression(expression)
+            .map_err(|e| describe(&e))?;
         Ok(compiled.undeclared_variables(false).into_iter().collect())
     }
 
     /// Checks that an expression parses.
     pub fn check_syntax(&self, expression: &str) -> Result<(), String> {
-        self.env.compile_expression(expression).map(|_| ()).map_err(|e| describe(&e))
+        self.env
+            .compile_expression(expression)
+            .map(|_| ())
+            .map_err(|e| describe(&e))
     }
 }
 
@@ -190,7 +211,10 @@ pub fn references(text: &str) -> Result<Vec<Reference<'_>>, String> {
             if expression.is_empty() {
                 return Err("empty expression `${}`".to_owned());
             }
-            found.push(Reference { expression, range: start..end + 1 });
+            found.push(Reference {
+                expression,
+                range: start..end + 1,
+            });
             i = end + 1;
             continue;
         }
@@ -227,13 +251,25 @@ pub fn truthy(value: &Value) -> bool {
 }
 
 fn undefined_message(expression: &str, scope: &Scope) -> String {
-    let known: Vec<&str> = scope.json.as_object().map(|o| o.keys().map(String::as_str).collect()).unwrap_or_default();
-    let name = expression.split(|c: char| !(c.is_alphanumeric() || c == '_')).next().unwrap_or(expression);
+    let known: Vec<&str> = scope
+        .json
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    let name = expression
+        .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .next()
+        .unwrap_or(expression);
     match crate::config::did_you_mean(name, known.iter().copied()) {
         Some(suggestion) if suggestion != name => {
-            format!("`{name}` is undefined; did you mean `{suggestion}`? (give a fallback with `or` or `| default(...)`)")
+            format!(
+                "`{name}` is undefined; did you mean `{suggestion}`? (give a fallback with `or` or `| default(...)`)"
+            )
         }
-        _ => format!("undefined value; known variables: {} (give a fallback with `or` or `| default(...)`)", known.join(", ")),
+        _ => format!(
+            "undefined value; known variables: {} (give a fallback with `or` or `| default(...)`)",
+            known.join(", ")
+        ),
     }
 }
 
@@ -257,7 +293,12 @@ fn slug_filter(value: String, max: Option<usize>) -> String {
 /// Jinja's `truncate(length=255, killwords=false, end='...')`, counting
 /// characters: text longer than `length` is cut (at a word boundary unless
 /// `killwords`) and `end` appended, the whole within `length`.
-fn truncate_filter(value: String, length: Option<usize>, killwords: Option<bool>, end: Option<String>) -> String {
+fn truncate_filter(
+    value: String,
+    length: Option<usize>,
+    killwords: Option<bool>,
+    end: Option<String>,
+) -> String {
     let length = length.unwrap_or(255);
     let end = end.unwrap_or_else(|| "...".to_owned());
     if value.chars().count() <= length {
@@ -265,10 +306,10 @@ fn truncate_filter(value: String, length: Option<usize>, killwords: Option<bool>
     }
     let keep = length.saturating_sub(end.chars().count());
     let mut cut: String = value.chars().take(keep).collect();
-    if !killwords.unwrap_or(false) {
-        if let Some(space) = cut.rfind(char::is_whitespace) {
-            cut.truncate(space);
-        }
+    if !killwords.unwrap_or(false)
+        && let Some(space) = cut.rfind(char::is_whitespace)
+    {
+        cut.truncate(space);
     }
     format!("{}{end}", cut.trim_end())
 }
@@ -306,9 +347,18 @@ mod tests {
     #[test]
     fn whole_expressions_keep_their_type() {
         let e = Evaluator::new();
-        assert_eq!(e.render(&json!("${ task }"), &scope()).unwrap(), scope().json()["task"]);
-        assert_eq!(e.render(&json!(" ${ count + 1 } "), &scope()).unwrap(), json!(4));
-        assert_eq!(e.render(&json!("${ task.labels }"), &scope()).unwrap(), json!(["bug", "ios"]));
+        assert_eq!(
+            e.render(&json!("${ task }"), &scope()).unwrap(),
+            scope().json()["task"]
+        );
+        assert_eq!(
+            e.render(&json!(" ${ count + 1 } "), &scope()).unwrap(),
+            json!(4)
+        );
+        assert_eq!(
+            e.render(&json!("${ task.labels }"), &scope()).unwrap(),
+            json!(["bug", "ios"])
+        );
     }
 
     #[test]
@@ -324,13 +374,38 @@ mod tests {
     #[test]
     fn filters_and_fallbacks() {
         let e = Evaluator::new();
-        assert_eq!(e.eval("task.title | lower | truncate(9, true, '')", &scope()).unwrap(), json!("fix login"));
-        assert_eq!(e.eval("task.labels | join(', ') | upper", &scope()).unwrap(), json!("BUG, IOS"));
-        assert_eq!(e.eval("missing or 'fallback'", &scope()).unwrap(), json!("fallback"));
-        assert_eq!(e.eval("missing | default('d')", &scope()).unwrap(), json!("d"));
+        assert_eq!(
+            e.eval("task.title | lower | truncate(9, true, '')", &scope())
+                .unwrap(),
+            json!("fix login")
+        );
+        assert_eq!(
+            e.eval("task.labels | join(', ') | upper", &scope())
+                .unwrap(),
+            json!("BUG, IOS")
+        );
+        assert_eq!(
+            e.eval("missing or 'fallback'", &scope()).unwrap(),
+            json!("fallback")
+        );
+        assert_eq!(
+            e.eval("missing | default('d')", &scope()).unwrap(),
+            json!("d")
+        );
         assert_eq!(e.eval("empty or 'x'", &scope()).unwrap(), json!("x"));
-        assert_eq!(e.eval("task | tojson", &scope()).unwrap().as_str().unwrap().chars().next(), Some('{'));
-        assert_eq!(e.eval("{'a': [1, 2]}", &scope()).unwrap(), json!({"a": [1, 2]}));
+        assert_eq!(
+            e.eval("task | tojson", &scope())
+                .unwrap()
+                .as_str()
+                .unwrap()
+                .chars()
+                .next(),
+            Some('{')
+        );
+        assert_eq!(
+            e.eval("{'a': [1, 2]}", &scope()).unwrap(),
+            json!({"a": [1, 2]})
+        );
     }
 
     #[test]
@@ -341,7 +416,10 @@ mod tests {
         let err = e.render(&json!("${ tsak }"), &scope()).unwrap_err();
         assert!(err.message.contains("did you mean `task`?"), "{err}");
         assert!(e.render(&json!("x ${ nope } y"), &scope()).is_err());
-        assert!(e.render(&json!("${ task.nope | upper }"), &scope()).is_err());
+        assert!(
+            e.render(&json!("${ task.nope | upper }"), &scope())
+                .is_err()
+        );
     }
 
     #[test]
@@ -350,14 +428,23 @@ mod tests {
         assert!(e.condition("${ count > 2 }", &scope()).unwrap());
         assert!(!e.condition("task.labels | length > 5", &scope()).unwrap());
         assert!(e.check_syntax("a +* b").is_err());
-        assert_eq!(e.variables("task.id ~ other | default(x)").unwrap(), ["other", "task", "x"].iter().map(|s| s.to_string()).collect());
+        assert_eq!(
+            e.variables("task.id ~ other | default(x)").unwrap(),
+            ["other", "task", "x"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect()
+        );
     }
 
     #[test]
     fn references_balance_braces_and_quotes() {
         let text = "a ${ {'k': '}'} } b ${x}";
         let refs = references(text).unwrap();
-        assert_eq!(refs.iter().map(|r| r.expression).collect::<Vec<_>>(), vec!["{'k': '}'}", "x"]);
+        assert_eq!(
+            refs.iter().map(|r| r.expression).collect::<Vec<_>>(),
+            vec!["{'k': '}'}", "x"]
+        );
         assert!(references("${ open").is_err());
     }
 

@@ -204,6 +204,10 @@ impl RollbackAction {
     /// The action's type: explicit, else `plugin_action` when `plugin` is
     /// set, else `builtin`.
     pub fn kind(&self) -> StepType {
-        self.step_type.unwrap_or(if self.plugin.is_some() { StepType::PluginAction } else { StepType::Builtin })
+        self.step_type.unwrap_or(if self.plugin.is_some() {
+            StepType::PluginAction
+        } else {
+            StepType::Builtin
+        })
     }
 }

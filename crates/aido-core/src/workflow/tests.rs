@@ -93,7 +93,10 @@ steps:
 "#;
     let text = problems(source);
     // The schema pass stops at the unknown field first.
-    assert!(text.contains("flow.yaml:18:5: `steps[4].on_eror`: unknown key `on_eror`"), "{text}");
+    assert!(
+        text.contains("flow.yaml:18:5: `steps[4].on_eror`: unknown key `on_eror`"),
+        "{text}"
+    );
     assert!(text.contains("did you mean `on_error`?"), "{text}");
 
     let text = problems(&source.replace("    on_eror: fail\n", ""));
@@ -126,13 +129,29 @@ fn syntax_errors_have_a_position() {
 #[test]
 fn invalid_on_error_and_bad_expressions() {
     let text = problems("name: x\nsteps:\n  - name: a\n    action: set\n    on_error: explode\n");
-    assert!(text.contains("`steps[0].on_error`: `explode` is not one of `fail`, `continue`, `retry`, `rollback`"), "{text}");
-    let text = problems("name: x\nsteps:\n  - name: a\n    action: set\n    condition: \"${ a +* }\"\n");
-    assert!(text.contains("`steps[0].condition`: `a +*`: syntax error"), "{text}");
+    assert!(
+        text.contains(
+            "`steps[0].on_error`: `explode` is not one of `fail`, `continue`, `retry`, `rollback`"
+        ),
+        "{text}"
+    );
+    let text =
+        problems("name: x\nsteps:\n  - name: a\n    action: set\n    condition: \"${ a +* }\"\n");
+    assert!(
+        text.contains("`steps[0].condition`: `a +*`: syntax error"),
+        "{text}"
+    );
 }
 
 #[test]
 fn rollback_actions_are_checked() {
-    let text = problems("name: x\nsteps:\n  - name: a\n    action: set\n    rollback: { plugin: documentation, action: remove_page }\n");
-    assert!(text.contains("`steps[0].rollback.action`: `remove_page` is not an action of documentation"), "{text}");
+    let text = problems(
+        "name: x\nsteps:\n  - name: a\n    action: set\n    rollback: { plugin: documentation, action: remove_page }\n",
+    );
+    assert!(
+        text.contains(
+            "`steps[0].rollback.action`: `remove_page` is not an action of documentation"
+        ),
+        "{text}"
+    );
 }

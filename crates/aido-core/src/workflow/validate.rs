@@ -20,7 +20,15 @@ use super::expr::{self, Evaluator};
 use super::model::{Outputs, StepType, Workflow};
 
 /// Variables every run has.
-pub const BUILTIN_VARIABLES: [&str; 7] = ["run_id", "task_id", "timestamp", "workspace", "system", "steps", "vars"];
+pub const BUILTIN_VARIABLES: [&str; 7] = [
+    "run_id",
+    "task_id",
+    "timestamp",
+    "workspace",
+    "system",
+    "steps",
+    "vars",
+];
 
 /// A workflow read from a file (or embedded), with positions.
 #[derive(Debug, Clone)]
@@ -41,9 +49,15 @@ impl WorkflowFile {
         match self.doc.span_near(pointer) {
             Some(span) => {
                 let position = span.primary();
-                Origin::File { path: self.origin.clone(), line: position.line, column: position.column }
+                Origin::File {
+                    path: self.origin.clone(),
+                    line: position.line,
+                    column: position.column,
+                }
             }
-            None => Origin::WholeFile { path: self.origin.clone() },
+            None => Origin::WholeFile {
+                path: self.origin.clone(),
+            },
         }
     }
 
@@ -60,14 +74,25 @@ pub fn parse(origin: &Path, source: &str) -> Result<WorkflowFile, Diagnostics> {
         Ok(doc) => doc,
         Err(err) => {
             let origin = match err.position {
-                Some(p) => Origin::File { path: origin.to_owned(), line: p.line, column: p.column },
-                None => Origin::WholeFile { path: origin.to_owned() },
+                Some(p) => Origin::File {
+                    path: origin.to_owned(),
+                    line: p.line,
+                    column: p.column,
+                },
+                None => Origin::WholeFile {
+                    path: origin.to_owned(),
+                },
             };
-            diagnostics.push(Diagnostic::new(origin, "", format!("invalid YAML: {}", err.message)));
+            diagnostics.push(Diagnostic::new(
+                origin,
+                "",
+                format!("invalid YAML: {}", err.message),
+            ));
             return Err(diagnostics);
         }
     };
-    let workflow_schema = serde_json::to_value(schemars::schema_for!(Workflow)).unwrap_or(Value::Null);
+    let workflow_schema =
+        serde_json::to_value(schemars::schema_for!(Workflow)).unwrap_or(Value::Null);
     let partial = WorkflowFile {
         origin: origin.to_owned(),
         source: source.to_owned(),
@@ -91,9 +116,13 @@ pub fn parse(origin: &Path, source: &str) -> Result<WorkflowFile, Diagnostics> {
         return Err(diagnostics);
     }
     match serde_json::from_value::<Workflow>(doc.value.clone()) {
-        Ok(workflow) => Ok(WorkflowFile { workflow, ..partial }),
+        Ok(workflow) => Ok(WorkflowFile {
+            workflow,
+            ..partial
+        }),
         Err(err) => {
-            diagnostics.push(partial.diagnostic("", format!("does not match the workflow format: {err}")));
+            diagnostics
+                .push(partial.diagnostic("", format!("does not match the workflow format: {err}")));
             Err(diagnostics)
         }
     }
@@ -101,7 +130,12 @@ pub fn parse(origin: &Path, source: &str) -> Result<WorkflowFile, Diagnostics> {
 
 /// Checks a parsed workflow's content.
 pub fn validate(file: &WorkflowFile, builtins: &Builtins) -> Diagnostics {
-    let mut checker = Checker { file, builtins, evaluator: Evaluator::new(), diagnostics: Diagnostics::default() };
+    let mut checker = Checker {
+        file,
+        builtins,
+        evaluator: Evaluator::new(),
+        diagnostics: Diagnostics::default(),
+    };
     checker.run();
     let mut diagnostics = checker.diagnostics;
     diagnostics.0.sort_by_key(|d| match &d.origin {
@@ -127,52 +161,116 @@ impl Checker<'_> {
 
     fn run(&mut self) {
         let workflow = &self.file.workflow;
-        let mut defined: BTreeSet<String> = BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect();
+        let mut defined: BTreeSet<String> =
+            BUILTIN_VARIABLES.iter().map(|s| s.to_string()).collect();
         defined.extend(workflow.variables.keys().cloned());
         let mut earlier_steps: BTreeSet<String> = BTreeSet::new();
 
         for (index, prerequisite) in workflow.prerequisites.iter().enumerate() {
             let pointer = format!("/prerequisites/{index}/condition");
-            self.check_expression_text(&pointer, &prerequisite.condition, &defined, &earlier_steps, true);
+            self.check_expression_text(
+                &pointer,
+                &prerequisite.condition,
+                &defined,
+                &earlier_steps,
+                true,
+            );
         }
 
         let mut seen_names: Vec<&str> = Vec::new();
         for (index, step) in workflow.steps.iter().enumerate() {
             let base = format!("/steps/{index}");
             if seen_names.contains(&step.name.as_str()) {
-                self.push(&format!("{base}/name"), format!("a step named `{}` already exists; step names must be unique", step.name), None);
+                self.push(
+                    &format!("{base}/name"),
+                    format!(
+                        "a step named `{}` already exists; step names must be unique",
+                        step.name
+                    ),
+                    None,
+                );
             }
             seen_names.push(&step.name);
 
             if let Some(condition) = &step.condition {
-                self.check_expression_text(&format!("{base}/condition"), condition, &defined, &earlier_steps, true);
+                self.check_expression_text(
+                    &format!("{base}/condition"),
+                    condition,
+                    &defined,
+                    &earlier_steps,
+                    true,
+                );
             }
             for field in ["prompt", "system"] {
-                if let Some(Value::String(text)) = self.file.doc.value.pointer(&format!("{base}/{field}")) {
-                    self.check_expression_text(&format!("{base}/{field}"), text, &defined, &earlier_steps, false);
+                if let Some(Value::String(text)) =
+                    self.file.doc.value.pointer(&format!("{base}/{field}"))
+                {
+                    self.check_expression_text(
+                        &format!("{base}/{field}"),
+                        text,
+                        &defined,
+                        &earlier_steps,
+                        false,
+                    );
                 }
             }
-            self.check_values(&format!("{base}/inputs"), &Value::Object(step.inputs.clone()), &defined, &earlier_steps);
+            self.check_values(
+                &format!("{base}/inputs"),
+                &Value::Object(step.inputs.clone()),
+                &defined,
+                &earlier_steps,
+            );
 
             match step.kind() {
-                StepType::PluginAction => self.check_plugin_action(&base, step.plugin.as_deref(), step.action.as_deref(), &step.inputs),
-                StepType::Builtin => self.check_builtin(&base, step.action.as_deref(), &step.inputs),
+                StepType::PluginAction => self.check_plugin_action(
+                    &base,
+                    step.plugin.as_deref(),
+                    step.action.as_deref(),
+                    &step.inputs,
+                ),
+                StepType::Builtin => {
+                    self.check_builtin(&base, step.action.as_deref(), &step.inputs)
+                }
                 StepType::AiAction => {
                     match (&step.prompt, &step.prompt_template) {
-                        (None, None) => self.push(&base, format!("AI step `{}` needs `prompt` or `prompt_template`", step.name), None),
-                        (Some(_), Some(_)) => self.push(&format!("{base}/prompt_template"), "give `prompt` or `prompt_template`, not both", None),
+                        (None, None) => self.push(
+                            &base,
+                            format!(
+                                "AI step `{}` needs `prompt` or `prompt_template`",
+                                step.name
+                            ),
+                            None,
+                        ),
+                        (Some(_), Some(_)) => self.push(
+                            &format!("{base}/prompt_template"),
+                            "give `prompt` or `prompt_template`, not both",
+                            None,
+                        ),
                         _ => {}
                     }
                     if let Some(template) = &step.prompt_template {
-                        let path = self.file.origin.parent().unwrap_or(Path::new(".")).join(template);
+                        let path = self
+                            .file
+                            .origin
+                            .parent()
+                            .unwrap_or(Path::new("."))
+                            .join(template);
                         if !self.file.origin.starts_with("builtin:") && !path.is_file() {
-                            self.push(&format!("{base}/prompt_template"), format!("the template `{}` does not exist", path.display()), None);
+                            self.push(
+                                &format!("{base}/prompt_template"),
+                                format!("the template `{}` does not exist", path.display()),
+                                None,
+                            );
                         }
                     }
-                    if let Some(schema) = &step.output_schema {
-                        if let Err(err) = jsonschema::validator_for(schema) {
-                            self.push(&format!("{base}/output_schema"), format!("not a valid JSON Schema: {err}"), None);
-                        }
+                    if let Some(schema) = &step.output_schema
+                        && let Err(err) = jsonschema::validator_for(schema)
+                    {
+                        self.push(
+                            &format!("{base}/output_schema"),
+                            format!("not a valid JSON Schema: {err}"),
+                            None,
+                        );
                     }
                 }
             }
@@ -181,11 +279,21 @@ impl Checker<'_> {
                 let mut with_output = defined.clone();
                 with_output.insert("output".to_owned());
                 for (i, condition) in validation.conditions.iter().enumerate() {
-                    self.check_expression_text(&format!("{base}/validation/conditions/{i}"), condition, &with_output, &earlier_steps, true);
+                    self.check_expression_text(
+                        &format!("{base}/validation/conditions/{i}"),
+                        condition,
+                        &with_output,
+                        &earlier_steps,
+                        true,
+                    );
                 }
             }
             if step.retry_count.is_some() && step.on_error != super::model::OnError::Retry {
-                self.push(&format!("{base}/retry_count"), "`retry_count` has no effect unless `on_error: retry`", None);
+                self.push(
+                    &format!("{base}/retry_count"),
+                    "`retry_count` has no effect unless `on_error: retry`",
+                    None,
+                );
             }
 
             // What this step makes available to the steps after it.
@@ -200,7 +308,11 @@ impl Checker<'_> {
                             Some(variable) => {
                                 defined.insert(variable.to_owned());
                             }
-                            None => self.push(&format!("{base}/outputs/{}", escape_pointer(field)), "expected a variable name", None),
+                            None => self.push(
+                                &format!("{base}/outputs/{}", escape_pointer(field)),
+                                "expected a variable name",
+                                None,
+                            ),
                         }
                     }
                 }
@@ -211,29 +323,67 @@ impl Checker<'_> {
                 let rb = format!("{base}/rollback");
                 let mut with_output = defined.clone();
                 with_output.insert("output".to_owned());
-                self.check_values(&format!("{rb}/inputs"), &Value::Object(rollback.inputs.clone()), &with_output, &earlier_steps);
+                self.check_values(
+                    &format!("{rb}/inputs"),
+                    &Value::Object(rollback.inputs.clone()),
+                    &with_output,
+                    &earlier_steps,
+                );
                 match rollback.kind() {
-                    StepType::PluginAction => self.check_plugin_action(&rb, rollback.plugin.as_deref(), Some(&rollback.action), &rollback.inputs),
-                    StepType::Builtin => self.check_builtin(&rb, Some(&rollback.action), &rollback.inputs),
-                    StepType::AiAction => self.push(&format!("{rb}/type"), "a rollback cannot be an AI action", None),
+                    StepType::PluginAction => self.check_plugin_action(
+                        &rb,
+                        rollback.plugin.as_deref(),
+                        Some(&rollback.action),
+                        &rollback.inputs,
+                    ),
+                    StepType::Builtin => {
+                        self.check_builtin(&rb, Some(&rollback.action), &rollback.inputs)
+                    }
+                    StepType::AiAction => self.push(
+                        &format!("{rb}/type"),
+                        "a rollback cannot be an AI action",
+                        None,
+                    ),
                 }
             }
         }
     }
 
-    fn check_plugin_action(&mut self, base: &str, plugin: Option<&str>, action: Option<&str>, inputs: &serde_json::Map<String, Value>) {
+    fn check_plugin_action(
+        &mut self,
+        base: &str,
+        plugin: Option<&str>,
+        action: Option<&str>,
+        inputs: &serde_json::Map<String, Value>,
+    ) {
         let Some(plugin) = plugin else {
-            self.push(base, "a plugin action needs `plugin` (a kind such as `version_control`)", None);
+            self.push(
+                base,
+                "a plugin action needs `plugin` (a kind such as `version_control`)",
+                None,
+            );
             return;
         };
         let Some(kind) = PluginKind::from_name(plugin) else {
             let kinds: Vec<&str> = PluginKind::ALL.iter().map(|k| k.as_str()).collect();
-            let help = did_you_mean(plugin, kinds.iter().copied()).map(|s| format!("did you mean `{s}`?"));
-            self.push(&format!("{base}/plugin"), format!("`{plugin}` is not a plugin kind; expected one of {}", kinds.join(", ")), help);
+            let help =
+                did_you_mean(plugin, kinds.iter().copied()).map(|s| format!("did you mean `{s}`?"));
+            self.push(
+                &format!("{base}/plugin"),
+                format!(
+                    "`{plugin}` is not a plugin kind; expected one of {}",
+                    kinds.join(", ")
+                ),
+                help,
+            );
             return;
         };
         let Some(action) = action else {
-            self.push(base, format!("a plugin action needs `action` (one of the {kind} actions)"), None);
+            self.push(
+                base,
+                format!("a plugin action needs `action` (one of the {kind} actions)"),
+                None,
+            );
             return;
         };
         let Some(spec) = catalog::find_action(kind, action) else {
@@ -241,23 +391,43 @@ impl Checker<'_> {
             let help = did_you_mean(action, names.iter().copied())
                 .map(|s| format!("did you mean `{s}`?"))
                 .or_else(|| Some(format!("{kind} actions: {}", names.join(", "))));
-            self.push(&format!("{base}/action"), format!("`{action}` is not an action of {kind}"), help);
+            self.push(
+                &format!("{base}/action"),
+                format!("`{action}` is not an action of {kind}"),
+                help,
+            );
             return;
         };
         self.check_inputs(base, &spec.input_schema, inputs);
     }
 
-    fn check_builtin(&mut self, base: &str, action: Option<&str>, inputs: &serde_json::Map<String, Value>) {
+    fn check_builtin(
+        &mut self,
+        base: &str,
+        action: Option<&str>,
+        inputs: &serde_json::Map<String, Value>,
+    ) {
         let names: Vec<&str> = self.builtins.specs().map(|s| s.name).collect();
         let Some(action) = action else {
-            self.push(base, format!("a step needs `plugin` and `action`, a prompt, or a built-in `action` ({})", names.join(", ")), None);
+            self.push(
+                base,
+                format!(
+                    "a step needs `plugin` and `action`, a prompt, or a built-in `action` ({})",
+                    names.join(", ")
+                ),
+                None,
+            );
             return;
         };
         let Some(builtin) = self.builtins.get(action) else {
             let help = did_you_mean(action, names.iter().copied())
                 .map(|s| format!("did you mean `{s}`?"))
                 .or_else(|| Some(format!("built-in actions: {}", names.join(", "))));
-            self.push(&format!("{base}/action"), format!("`{action}` is not a built-in action"), help);
+            self.push(
+                &format!("{base}/action"),
+                format!("`{action}` is not a built-in action"),
+                help,
+            );
             return;
         };
         let schema = builtin.spec().input_schema.clone();
@@ -266,30 +436,62 @@ impl Checker<'_> {
 
     /// Literal inputs must fit the action's schema; inputs holding `${ }`
     /// are known only at run time, so only their presence counts.
-    fn check_inputs(&mut self, base: &str, input_schema: &Value, inputs: &serde_json::Map<String, Value>) {
-        let literal: serde_json::Map<String, Value> =
-            inputs.iter().filter(|(_, v)| !holds_expression(v)).map(|(k, v)| (k.clone(), v.clone())).collect();
-        let dynamic: Vec<&String> = inputs.keys().filter(|k| !literal.contains_key(*k)).collect();
+    fn check_inputs(
+        &mut self,
+        base: &str,
+        input_schema: &Value,
+        inputs: &serde_json::Map<String, Value>,
+    ) {
+        let literal: serde_json::Map<String, Value> = inputs
+            .iter()
+            .filter(|(_, v)| !holds_expression(v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let dynamic: Vec<&String> = inputs
+            .keys()
+            .filter(|k| !literal.contains_key(*k))
+            .collect();
         let known = property_names(input_schema);
-        let open = input_schema.get("additionalProperties").is_none_or(|a| a != &Value::Bool(false));
+        let open = input_schema
+            .get("additionalProperties")
+            .is_none_or(|a| a != &Value::Bool(false));
         for key in &dynamic {
             if !open && !known.contains(key) {
-                let help = did_you_mean(key, known.iter().map(String::as_str)).map(|s| format!("did you mean `{s}`?"));
-                self.push(&format!("{base}/inputs/{}", escape_pointer(key)), format!("unknown input `{key}`"), help);
+                let help = did_you_mean(key, known.iter().map(String::as_str))
+                    .map(|s| format!("did you mean `{s}`?"));
+                self.push(
+                    &format!("{base}/inputs/{}", escape_pointer(key)),
+                    format!("unknown input `{key}`"),
+                    help,
+                );
             }
         }
         for violation in schema::check(input_schema, &Value::Object(literal)) {
             let missing_dynamic = violation.pointer.is_empty()
-                && dynamic.iter().any(|k| violation.message == format!("missing required key `{k}`"));
+                && dynamic
+                    .iter()
+                    .any(|k| violation.message == format!("missing required key `{k}`"));
             if missing_dynamic {
                 continue;
             }
-            let message = violation.message.replace("missing required key", "missing required input");
-            self.push(&format!("{base}/inputs{}", violation.pointer), message, violation.help);
+            let message = violation
+                .message
+                .replace("missing required key", "missing required input");
+            self.push(
+                &format!("{base}/inputs{}", violation.pointer),
+                message,
+                violation.help,
+            );
         }
     }
 
-    fn check_values(&mut self, pointer: &str, value: &Value, defined: &BTreeSet<String>, steps: &BTreeSet<String>) {
+    fn check_values(
+        &mut self,
+        pointer: &str,
+        value: &Value,
+        defined: &BTreeSet<String>,
+        steps: &BTreeSet<String>,
+    ) {
         match value {
             Value::String(text) => self.check_expression_text(pointer, text, defined, steps, false),
             Value::Array(items) => {
@@ -299,7 +501,12 @@ impl Checker<'_> {
             }
             Value::Object(map) => {
                 for (key, item) in map {
-                    self.check_values(&format!("{pointer}/{}", escape_pointer(key)), item, defined, steps);
+                    self.check_values(
+                        &format!("{pointer}/{}", escape_pointer(key)),
+                        item,
+                        defined,
+                        steps,
+                    );
                 }
             }
             _ => {}
@@ -308,7 +515,14 @@ impl Checker<'_> {
 
     /// Checks the `${ }` in `text` (or, for a condition, `text` itself when
     /// it has none) for syntax and for variables not yet defined.
-    fn check_expression_text(&mut self, pointer: &str, text: &str, defined: &BTreeSet<String>, steps: &BTreeSet<String>, is_condition: bool) {
+    fn check_expression_text(
+        &mut self,
+        pointer: &str,
+        text: &str,
+        defined: &BTreeSet<String>,
+        steps: &BTreeSet<String>,
+        is_condition: bool,
+    ) {
         let expressions: Vec<String> = match expr::references(text) {
             Ok(refs) if refs.is_empty() && is_condition => vec![text.trim().to_owned()],
             Ok(refs) => refs.iter().map(|r| r.expression.to_owned()).collect(),
@@ -322,10 +536,13 @@ impl Checker<'_> {
                 self.push(pointer, format!("`{expression}`: {message}"), None);
                 continue;
             }
-            let Ok(variables) = self.evaluator.variables(&expression) else { continue };
+            let Ok(variables) = self.evaluator.variables(&expression) else {
+                continue;
+            };
             for variable in variables {
                 if !defined.contains(&variable) {
-                    let help = did_you_mean(&variable, defined.iter().map(String::as_str)).map(|s| format!("did you mean `{s}`?"));
+                    let help = did_you_mean(&variable, defined.iter().map(String::as_str))
+                        .map(|s| format!("did you mean `{s}`?"));
                     self.push(
                         pointer,
                         format!("`{variable}` (in `{expression}`) is not defined by this point: declare it under `variables:` or set it with an earlier step's `outputs:`"),
@@ -335,7 +552,11 @@ impl Checker<'_> {
             }
             for referenced in step_references(&expression) {
                 if !steps.contains(&referenced) {
-                    self.push(pointer, format!("`steps.{referenced}` (in `{expression}`) names no earlier step"), None);
+                    self.push(
+                        pointer,
+                        format!("`steps.{referenced}` (in `{expression}`) names no earlier step"),
+                        None,
+                    );
                 }
             }
         }
@@ -357,9 +578,13 @@ fn step_references(expression: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mut rest = expression;
     while let Some(pos) = rest.find("steps.") {
-        let before_ok = pos == 0 || !rest[..pos].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.');
+        let before_ok = pos == 0
+            || !rest[..pos].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.');
         let after = &rest[pos + 6..];
-        let name: String = after.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let name: String = after
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
         if before_ok && !name.is_empty() {
             found.push(name.clone());
         }

@@ -21,11 +21,19 @@ pub use task_management::TaskManagement;
 pub use version_control::VersionControl;
 
 pub(crate) use ai_provider::{actions as ai_provider_actions, dispatch as ai_provider_dispatch};
-pub(crate) use communication::{actions as communication_actions, dispatch as communication_dispatch};
-pub(crate) use documentation::{actions as documentation_actions, dispatch as documentation_dispatch};
+pub(crate) use communication::{
+    actions as communication_actions, dispatch as communication_dispatch,
+};
+pub(crate) use documentation::{
+    actions as documentation_actions, dispatch as documentation_dispatch,
+};
 pub(crate) use monitoring::{actions as monitoring_actions, dispatch as monitoring_dispatch};
-pub(crate) use task_management::{actions as task_management_actions, dispatch as task_management_dispatch};
-pub(crate) use version_control::{actions as version_control_actions, dispatch as version_control_dispatch};
+pub(crate) use task_management::{
+    actions as task_management_actions, dispatch as task_management_dispatch,
+};
+pub(crate) use version_control::{
+    actions as version_control_actions, dispatch as version_control_dispatch,
+};
 
 /// Defines a kind: its trait, its catalog entries and its JSON dispatcher.
 ///

@@ -53,14 +53,27 @@ impl std::str::FromStr for TaskStatus {
         TaskStatus::ALL
             .into_iter()
             .find(|status| status.as_str() == s)
-            .ok_or_else(|| format!("`{s}` is not a status; expected one of todo, in_progress, in_review, done"))
+            .ok_or_else(|| {
+                format!("`{s}` is not a status; expected one of todo, in_progress, in_review, done")
+            })
     }
 }
 
 /// How urgent a task is. Each plugin maps its service's priorities onto these
 /// through its `mappings.priorities` configuration.
 #[derive(
-    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Priority {
@@ -77,7 +90,12 @@ pub enum Priority {
 
 impl Priority {
     /// Every priority, lowest first.
-    pub const ALL: [Priority; 4] = [Priority::Low, Priority::Medium, Priority::High, Priority::Critical];
+    pub const ALL: [Priority; 4] = [
+        Priority::Low,
+        Priority::Medium,
+        Priority::High,
+        Priority::Critical,
+    ];
 
     /// The snake_case name used in JSON and configuration.
     pub fn as_str(self) -> &'static str {
@@ -102,7 +120,9 @@ impl std::str::FromStr for Priority {
         Priority::ALL
             .into_iter()
             .find(|priority| priority.as_str() == s)
-            .ok_or_else(|| format!("`{s}` is not a priority; expected one of low, medium, high, critical"))
+            .ok_or_else(|| {
+                format!("`{s}` is not a priority; expected one of low, medium, high, critical")
+            })
     }
 }
 
