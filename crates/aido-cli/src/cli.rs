@@ -74,6 +74,18 @@ pub enum Command {
     /// Check the configuration, connect every configured plugin and report
     /// its health; exits non-zero if any plugin is unhealthy.
     Doctor,
+    /// Validate, list and run workflows.
+    #[command(subcommand)]
+    Workflow(WorkflowCommand),
+    /// Inspect, resume and cancel runs.
+    #[command(subcommand)]
+    Runs(RunsCommand),
+    /// AI spend by month, workflow and provider.
+    Costs {
+        /// Only this month (`YYYY-MM`).
+        #[arg(long, value_name = "YYYY-MM")]
+        month: Option<String>,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -121,4 +133,66 @@ pub enum ConfigCommand {
     /// Check the configuration and report every problem at once; exits 2
     /// when there is any.
     Check,
+}
+
+/// `aido workflow ...`
+#[derive(Debug, Subcommand)]
+pub enum WorkflowCommand {
+    /// Check workflow files without running them; every problem is printed
+    /// as `file:line:column: message`, and the exit code is 2 if there is any.
+    Validate {
+        /// Workflow files or names.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<String>,
+    },
+    /// List the shipped and project workflows.
+    List,
+    /// Run a workflow.
+    Run {
+        /// A workflow file, or the name of a shipped or project workflow.
+        workflow: String,
+        /// Set a variable (`key=value`; repeatable).
+        #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+    },
+}
+
+/// `aido runs ...`
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// List runs, newest first.
+    List {
+        /// Only runs in this status (running, succeeded, failed, cancelled,
+        /// rolled_back, interrupted).
+        #[arg(long, value_name = "STATUS")]
+        status: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Show a run's steps, durations, costs and errors.
+    Show {
+        /// The run.
+        id: String,
+    },
+    /// Continue a failed, cancelled or interrupted run from its first
+    /// unfinished step.
+    Resume {
+        /// The run.
+        id: String,
+    },
+    /// Stop a run.
+    Cancel {
+        /// The run.
+        id: String,
+    },
+}
+
+fn parse_var(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("`{text}` is not KEY=VALUE")),
+    }
 }

@@ -75,3 +75,65 @@ pub fn load_config(
         }
     }
 }
+
+/// The workflows of the loaded project.
+pub fn library(loaded: &LoadedConfig) -> aido_core::workflow::library::WorkflowLibrary {
+    aido_core::workflow::library::WorkflowLibrary::new(
+        loaded.project_dir.join(&loaded.settings.workflows.dir),
+    )
+}
+
+/// The built-in actions workflows can use.
+pub fn builtins(_loaded: &LoadedConfig) -> aido_core::workflow::builtins::Builtins {
+    aido_core::workflow::builtins::Builtins::standard()
+}
+
+/// The project's run store (`<data_dir>/runs.db`).
+pub async fn open_store(loaded: &LoadedConfig) -> CliResult<aido_core::store::RunStore> {
+    let path = loaded.data_dir().join("runs.db");
+    aido_core::store::RunStore::open(&path)
+        .await
+        .map_err(CliError::runtime)
+}
+
+/// An engine over the project's (not yet connected) plugins.
+pub fn engine(
+    loaded: &LoadedConfig,
+    store: aido_core::store::RunStore,
+) -> aido_core::engine::Engine {
+    let plugins = loaded
+        .plugins
+        .iter()
+        .map(|p| (p.kind.as_str().to_owned(), p.instance.clone()))
+        .collect();
+    let system = &loaded.settings.system;
+    let config = aido_core::engine::EngineConfig {
+        limits: loaded.settings.limits.clone(),
+        system: serde_json::json!({
+            "project_dir": loaded.project_dir.display().to_string(),
+            "data_dir": loaded.data_dir().display().to_string(),
+            "workspace_dir": loaded.workspace_dir().display().to_string(),
+            "max_concurrent_agents": system.max_concurrent_agents,
+        }),
+        workspace_root: loaded.workspace_dir(),
+        max_concurrent_runs: system.max_concurrent_agents as usize,
+        lease: std::time::Duration::from_secs(30),
+    };
+    aido_core::engine::Engine::new(store, plugins, builtins(loaded), config)
+}
+
+/// Prints workflow problems (text on stderr, or JSON on stdout) and returns
+/// the usage error.
+pub fn report_diagnostics(out: &Output, diagnostics: &aido_core::config::Diagnostics) -> CliError {
+    if out.json {
+        out.json(&serde_json::json!({ "valid": false, "problems": diagnostics }));
+    } else {
+        out.error(&diagnostics.to_string());
+        let count = diagnostics.len();
+        out.error(&format!(
+            "\n{count} problem{}",
+            if count == 1 { "" } else { "s" }
+        ));
+    }
+    CliError::reported(ExitCode::Usage)
+}

@@ -8,6 +8,7 @@ mod context;
 mod exit;
 mod logging;
 mod output;
+mod progress;
 
 use clap::Parser;
 
@@ -36,6 +37,15 @@ fn run(cli: &Cli, out: &Output) -> CliResult {
         Command::Plugin(command) => commands::plugin::run(command, out),
         Command::Config(ConfigCommand::Check) => commands::config::check(&cli.global, out),
         Command::Doctor => runtime()?.block_on(commands::doctor::run(&cli.global, out)),
+        Command::Workflow(command) => {
+            runtime()?.block_on(commands::workflow::run(&cli.global, command, out))
+        }
+        Command::Runs(command) => {
+            runtime()?.block_on(commands::runs::run(&cli.global, command, out))
+        }
+        Command::Costs { month } => {
+            runtime()?.block_on(commands::runs::costs(&cli.global, month.as_deref(), out))
+        }
         Command::Completions { shell } => {
             commands::completions::run(*shell);
             Ok(())

@@ -164,6 +164,15 @@ impl ActivePlugins {
             .map(|p| &p.instance)
     }
 
+    /// The connected plugins by the names workflows use for them (their
+    /// kind).
+    pub fn instances(&self) -> std::collections::BTreeMap<String, PluginInstance> {
+        self.connected
+            .iter()
+            .map(|p| (p.kind.as_str().to_owned(), p.instance.clone()))
+            .collect()
+    }
+
     /// The connected plugins, in the order they connected.
     pub fn iter(&self) -> impl Iterator<Item = &ConfiguredPlugin> {
         self.connected.iter()

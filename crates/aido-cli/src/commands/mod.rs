@@ -5,3 +5,5 @@ pub mod completions;
 pub mod config;
 pub mod doctor;
 pub mod plugin;
+pub mod runs;
+pub mod workflow;

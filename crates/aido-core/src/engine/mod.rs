@@ -133,6 +133,8 @@ struct Inner {
     config: EngineConfig,
     permits: Semaphore,
     owner: String,
+    /// Runs this process is executing now.
+    active: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl Engine {
@@ -144,7 +146,7 @@ impl Engine {
         builtins: Builtins,
         config: EngineConfig,
     ) -> Self {
-        let owner = format!("pid{}-{:08x}", std::process::id(), rand::random::<u32>());
+        let owner = crate::store::lease_owner_name();
         let permits = Semaphore::new(config.max_concurrent_runs.max(1));
         Engine {
             inner: Arc::new(Inner {
@@ -155,6 +157,7 @@ impl Engine {
                 config,
                 permits,
                 owner,
+                active: Default::default(),
             }),
         }
     }
@@ -162,6 +165,24 @@ impl Engine {
     /// The store.
     pub fn store(&self) -> &RunStore {
         &self.inner.store
+    }
+
+    /// Releases the leases of the runs this process was executing, after
+    /// their futures were dropped (Ctrl-C): they show as interrupted and can
+    /// be resumed at once. Returns their identifiers.
+    pub async fn release_active(&self) -> Vec<String> {
+        let runs: Vec<String> = self.inner.active_runs().into_iter().collect();
+        for run_id in &runs {
+            if let Err(err) = self
+                .inner
+                .store
+                .release_lease(run_id, &self.inner.owner)
+                .await
+            {
+                tracing::warn!(%err, run_id, "could not release the run's lease");
+            }
+        }
+        runs
     }
 
     /// Creates a run of `file` with `vars` and executes it.
@@ -251,6 +272,27 @@ impl Engine {
             events,
         )
         .await
+    }
+}
+
+impl Inner {
+    fn active_runs(&self) -> std::collections::BTreeSet<String> {
+        self.active
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn set_active(&self, run_id: &str, active: bool) {
+        let mut runs = self
+            .active
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if active {
+            runs.insert(run_id.to_owned());
+        } else {
+            runs.remove(run_id);
+        }
     }
 }
 

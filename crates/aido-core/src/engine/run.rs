@@ -42,6 +42,21 @@ pub(super) async fn execute(
     resumed: bool,
     events: &dyn EventSink,
 ) -> Result<RunOutcome, EngineError> {
+    inner.set_active(run_id, true);
+    let result = execute_leased(inner, run_id, file, vars, workspace, resumed, events).await;
+    inner.set_active(run_id, false);
+    result
+}
+
+async fn execute_leased(
+    inner: &Inner,
+    run_id: &str,
+    file: &WorkflowFile,
+    vars: &Value,
+    workspace: &Path,
+    resumed: bool,
+    events: &dyn EventSink,
+) -> Result<RunOutcome, EngineError> {
     let workflow = &file.workflow;
     let mut runner = Runner {
         inner,

@@ -308,6 +308,41 @@ fn migrator() -> Migrator {
     )])
 }
 
+/// A lease owner's name: host, process and a random part, so that a
+/// process can tell a dead owner on its own host at once instead of waiting
+/// for the lease to expire.
+pub fn lease_owner_name() -> String {
+    format!(
+        "{}:{}:{:08x}",
+        host_name(),
+        std::process::id(),
+        rand::random::<u32>()
+    )
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Whether `owner` names a process on this host that no longer exists.
+/// Only decidable where `/proc` exists; elsewhere the lease's expiry decides.
+fn owner_is_dead(owner: &str) -> bool {
+    let mut parts = owner.split(':');
+    let (Some(host), Some(pid)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    if host != host_name() || !Path::new("/proc/self").exists() {
+        return false;
+    }
+    pid.parse::<u32>()
+        .is_ok_and(|pid| !Path::new(&format!("/proc/{pid}")).exists())
+}
+
 fn now() -> String {
     Utc::now().to_rfc3339()
 }
@@ -405,7 +440,8 @@ impl RunStore {
         Ok(())
     }
 
-    /// Takes the lease of a run for `owner`, if no live process holds it.
+    /// Takes the lease of a run for `owner`, if no live process holds it (a
+    /// lease expired, or held by a process of this host that died).
     /// Returns whether it was taken.
     pub async fn acquire_lease(
         &self,
@@ -413,15 +449,22 @@ impl RunStore {
         owner: &str,
         lease: Duration,
     ) -> StoreResult<bool> {
+        let current: Option<Option<String>> =
+            sqlx::query_scalar("SELECT lease_owner FROM runs WHERE id = ?")
+                .bind(run_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        let dead_owner = current.flatten().filter(|holder| owner_is_dead(holder));
         let result = sqlx::query(
             "UPDATE runs SET lease_owner = ?, lease_expires_at = ?, status = 'running', cancel_requested = 0, error = NULL, finished_at = NULL, updated_at = ? \
-             WHERE id = ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires_at < ?)",
+             WHERE id = ? AND (lease_owner IS NULL OR lease_owner = ? OR lease_owner = ? OR lease_expires_at < ?)",
         )
         .bind(owner)
         .bind(now_millis() + lease.as_millis() as i64)
         .bind(now())
         .bind(run_id)
         .bind(owner)
+        .bind(dead_owner.unwrap_or_default())
         .bind(now_millis())
         .execute(&self.pool)
         .await?;
@@ -448,6 +491,19 @@ impl RunStore {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok((result.rows_affected() == 1, cancel.unwrap_or(0) != 0))
+    }
+
+    /// Gives up the lease of a run this process can no longer work on (it
+    /// was interrupted): the run shows as interrupted at once and can be
+    /// resumed without waiting for the lease to expire.
+    pub async fn release_lease(&self, run_id: &str, owner: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?")
+            .bind(now())
+            .bind(run_id)
+            .bind(owner)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Marks a run finished with `status` and releases its lease.
@@ -715,7 +771,10 @@ impl RunStore {
         let status: String = row.try_get("status")?;
         let status = RunStatus::from_str(&status).map_err(StoreError)?;
         let expires: Option<i64> = row.try_get("lease_expires_at")?;
-        let interrupted = status == RunStatus::Running && expires.is_none_or(|e| e < now_millis());
+        let holder: Option<String> = row.try_get("lease_owner")?;
+        let interrupted = status == RunStatus::Running
+            && (expires.is_none_or(|e| e < now_millis())
+                || holder.as_deref().is_some_and(owner_is_dead));
         let tokens: i64 = row.try_get("tokens")?;
         Ok(RunSummary {
             id: row.try_get("id")?,

@@ -3,6 +3,7 @@
 
 pub mod builtins;
 pub mod expr;
+pub mod library;
 pub mod model;
 pub mod validate;
 

@@ -1,0 +1,145 @@
+//! `aido workflow validate | list | run`, and the run driver shared with
+//! `aido runs resume`.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use aido_core::config::LoadedConfig;
+use aido_core::engine::{Engine, EngineError, RunOutcome};
+use aido_core::lifecycle::{LifecycleError, shutdown_signal, with_plugins};
+use aido_core::store::RunStatus;
+use aido_core::workflow::validate;
+
+use crate::cli::{GlobalArgs, WorkflowCommand};
+use crate::context;
+use crate::exit::{CliError, CliResult, ExitCode};
+use crate::output::{Output, Tone};
+use crate::progress::Progress;
+
+/// Runs one `aido workflow` subcommand.
+pub async fn run(args: &GlobalArgs, command: &WorkflowCommand, out: &Output) -> CliResult {
+    let registry = context::registry()?;
+    let loaded = context::load_config(args, &registry, out)?;
+    match command {
+        WorkflowCommand::Validate { files } => validate_files(&loaded, files, out),
+        WorkflowCommand::List => {
+            list(&loaded, out);
+            Ok(())
+        }
+        WorkflowCommand::Run { workflow, vars } => {
+            let library = context::library(&loaded);
+            let file = library
+                .load(workflow)
+                .map_err(|d| context::report_diagnostics(out, &d))?;
+            let problems = validate::validate(&file, &context::builtins(&loaded));
+            if !problems.is_empty() {
+                return Err(context::report_diagnostics(out, &problems));
+            }
+            let vars: Map<String, Value> = vars
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                .collect();
+            drive(loaded, out, async |engine, progress| {
+                engine.start(&file, vars, progress).await
+            })
+            .await
+        }
+    }
+}
+
+fn validate_files(loaded: &LoadedConfig, files: &[String], out: &Output) -> CliResult {
+    let library = context::library(loaded);
+    let builtins = context::builtins(loaded);
+    let mut all = aido_core::config::Diagnostics::default();
+    let mut valid = Vec::new();
+    for name in files {
+        match library.load(name) {
+            Ok(file) => {
+                let problems = validate::validate(&file, &builtins);
+                if problems.is_empty() {
+                    valid.push(file.origin.display().to_string());
+                }
+                all.0.extend(problems.0);
+            }
+            Err(problems) => all.0.extend(problems.0),
+        }
+    }
+    if !all.is_empty() {
+        return Err(context::report_diagnostics(out, &all));
+    }
+    if out.json {
+        out.json(&serde_json::json!({ "valid": true, "files": valid }));
+    } else {
+        for file in valid {
+            out.line(&format!("{} {file}", out.paint("ok", Tone::Good)));
+        }
+    }
+    Ok(())
+}
+
+fn list(loaded: &LoadedConfig, out: &Output) {
+    let entries = context::library(loaded).list();
+    if out.json {
+        out.json(&entries);
+        return;
+    }
+    let mut rows = vec![vec![
+        "NAME".to_owned(),
+        "FROM".to_owned(),
+        "DESCRIPTION".to_owned(),
+    ]];
+    for entry in entries {
+        let from = if entry.overrides_shipped {
+            format!("{} (overrides shipped)", entry.origin)
+        } else {
+            entry.origin
+        };
+        rows.push(vec![entry.name, from, entry.description]);
+    }
+    out.table(&rows);
+}
+
+/// Connects the plugins, runs `body` with an engine, always disconnects,
+/// and turns the outcome into output and an exit code. On Ctrl-C the run is
+/// left interrupted and resumable.
+pub async fn drive(
+    loaded: LoadedConfig,
+    out: &Output,
+    body: impl AsyncFnOnce(&Engine, &Progress) -> Result<RunOutcome, EngineError>,
+) -> CliResult {
+    let store = context::open_store(&loaded).await?;
+    let engine = context::engine(&loaded, store);
+    let progress = Progress::new(out);
+    let timeout = Duration::from_secs(loaded.settings.system.connect_timeout_seconds);
+    let result = with_plugins(
+        loaded.plugins.clone(),
+        timeout,
+        shutdown_signal(),
+        async |_| body(&engine, &progress).await,
+    )
+    .await;
+    let outcome = match result {
+        Ok(Ok(outcome)) => outcome,
+        Ok(Err(EngineError::Store(err))) => return Err(CliError::runtime(err)),
+        Ok(Err(err)) => return Err(CliError::usage(err)),
+        Err(LifecycleError::Interrupted) => {
+            let runs = engine.release_active().await;
+            for run in &runs {
+                out.error(&format!("interrupted; resume with: aido runs resume {run}"));
+            }
+            return Err(CliError::reported(ExitCode::Interrupted));
+        }
+        Err(err) => return Err(CliError::runtime(err)),
+    };
+    if outcome.status == RunStatus::Succeeded {
+        return Ok(());
+    }
+    if !out.json {
+        out.error(&format!("see: aido runs show {}", outcome.run_id));
+        if outcome.status != RunStatus::Succeeded {
+            out.error(&format!("resume with: aido runs resume {}", outcome.run_id));
+        }
+    }
+    Err(CliError::reported(ExitCode::Runtime))
+}
