@@ -278,7 +278,7 @@ impl Runner<'_> {
                         let message = format!("step `{}`: condition: {err}", step.name);
                         self.inner
                             .store
-                            .step_started(self.run_id, position, &step.name, 1, None)
+                            .step_started(self.run_id, position, &step.name, 1, None, None)
                             .await?;
                         self.inner
                             .store
@@ -289,6 +289,7 @@ impl Runner<'_> {
                                 None,
                                 Some(&message),
                                 (0.0, 0),
+                                None,
                                 None,
                             )
                             .await?;
@@ -354,6 +355,14 @@ impl Runner<'_> {
                 .evaluator
                 .render(&Value::Object(step.inputs.clone()), &scope);
             let inputs_for_record = inputs.as_ref().ok().cloned();
+            // The step and its event are committed together: one
+            // transaction per state change keeps the engine's cost per step
+            // low.
+            let started_event = RunEvent::StepStarted {
+                step: step.name.clone(),
+                attempt,
+            };
+            let data = serde_json::to_value(&started_event).unwrap_or(Value::Null);
             self.inner
                 .store
                 .step_started(
@@ -362,13 +371,10 @@ impl Runner<'_> {
                     &step.name,
                     attempt,
                     inputs_for_record.as_ref(),
+                    Some((started_event.kind(), &data)),
                 )
                 .await?;
-            self.emit(RunEvent::StepStarted {
-                step: step.name.clone(),
-                attempt,
-            })
-            .await;
+            self.events.emit(&started_event);
             let started = Instant::now();
             let outcome = match inputs {
                 Ok(inputs) => self.attempt(step, inputs, &key, &scope).await,
@@ -383,6 +389,14 @@ impl Runner<'_> {
                     let effect = step_effect(step);
                     let idempotency = (effect == Effect::Write)
                         .then(|| (key.as_str(), step.action.as_deref().unwrap_or("ai_action")));
+                    let duration_ms =
+                        u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    let done = RunEvent::StepSucceeded {
+                        step: step.name.clone(),
+                        duration_ms,
+                        cost_usd: result.cost_usd,
+                    };
+                    let data = serde_json::to_value(&done).unwrap_or(Value::Null);
                     self.inner
                         .store
                         .step_finished(
@@ -393,17 +407,11 @@ impl Runner<'_> {
                             None,
                             (result.cost_usd, result.tokens),
                             idempotency,
+                            Some((done.kind(), &data)),
                         )
                         .await?;
                     self.apply_outputs(step, result.output);
-                    let duration_ms =
-                        u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-                    self.emit(RunEvent::StepSucceeded {
-                        step: step.name.clone(),
-                        duration_ms,
-                        cost_usd: result.cost_usd,
-                    })
-                    .await;
+                    self.events.emit(&done);
                     return Ok(Ok(()));
                 }
                 Err(error) => {
@@ -419,6 +427,7 @@ impl Runner<'_> {
                             None,
                             Some(&message),
                             (0.0, 0),
+                            None,
                             None,
                         )
                         .await?;
@@ -538,11 +547,6 @@ impl Runner<'_> {
         let effect = catalog::find_action(instance.kind(), action)
             .map(|a| a.effect)
             .unwrap_or(Effect::Write);
-        if effect == Effect::Write
-            && let Ok(Some(recorded)) = self.inner.store.idempotent_result(key).await
-        {
-            return Ok(recorded);
-        }
         let cx = CallContext {
             run_id: Some(self.run_id.to_owned()),
             step: Some(step.to_owned()),

@@ -16,11 +16,15 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use sqlx::Row;
+
+use self::sql::Literal;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
+
+mod sql;
 
 /// A failure of the store itself (the disk, the database file).
 #[derive(Debug)]
@@ -376,6 +380,26 @@ fn json(row: &SqliteRow, column: &str) -> StoreResult<Option<Value>> {
     .transpose()
 }
 
+/// A step starts: $1 run, $2 position, $3 name, $4 attempt, $5 inputs,
+/// $6 time, $7 event kind (or null), $8 event data.
+const STEP_STARTED: &str = "BEGIN IMMEDIATE;
+INSERT INTO steps (run_id, position, name, status, attempt, inputs, started_at) VALUES ($1, $2, $3, 'running', $4, $5, $6)
+    ON CONFLICT (run_id, name) DO UPDATE SET status = 'running', attempt = excluded.attempt, inputs = excluded.inputs,
+    outputs = NULL, error = NULL, started_at = excluded.started_at, finished_at = NULL;
+INSERT INTO events (run_id, step, kind, data, at) SELECT $1, $3, $7, $8, $6 WHERE $7 IS NOT NULL;
+COMMIT;";
+
+/// A step ends: $1 run, $2 name, $3 status, $4 outputs, $5 error, $6 time,
+/// $7 cost, $8 tokens, $9 idempotency key (or null), $10 action, $11 event
+/// kind (or null), $12 event data.
+const STEP_FINISHED: &str = "BEGIN IMMEDIATE;
+UPDATE steps SET status = $3, outputs = $4, error = $5, finished_at = $6, cost_usd = $7, tokens = $8 WHERE run_id = $1 AND name = $2;
+INSERT INTO idempotency_keys (key, run_id, step, action, result, created_at) SELECT $9, $1, $2, $10, COALESCE($4, 'null'), $6 WHERE $9 IS NOT NULL
+    ON CONFLICT (key) DO UPDATE SET result = excluded.result;
+INSERT INTO events (run_id, step, kind, data, at) SELECT $1, $2, $11, $12, $6 WHERE $11 IS NOT NULL;
+UPDATE runs SET updated_at = $6 WHERE id = $1;
+COMMIT;";
+
 const RUN_COLUMNS: &str = "r.id, r.workflow, r.workflow_origin, r.task_id, r.status, r.error, r.workspace, r.created_at, r.updated_at, r.finished_at, r.lease_owner, r.lease_expires_at, \
     COALESCE((SELECT SUM(cost_usd) FROM costs c WHERE c.run_id = r.id), 0.0) AS cost_usd, \
     COALESCE((SELECT SUM(input_tokens + output_tokens) FROM costs c WHERE c.run_id = r.id), 0) AS tokens";
@@ -553,7 +577,7 @@ impl RunStore {
     }
 
     /// Records that a step started (attempt `attempt`), replacing an earlier
-    /// attempt's record.
+    /// attempt's record, and the event saying so, in one transaction.
     pub async fn step_started(
         &self,
         run_id: &str,
@@ -561,32 +585,30 @@ impl RunStore {
         name: &str,
         attempt: u32,
         inputs: Option<&Value>,
+        event: Option<(&str, &Value)>,
     ) -> StoreResult<()> {
+        let inputs = inputs.map(Value::to_string);
+        let data = event.map(|(_, data)| data.to_string());
         let at = now();
-        sqlx::query(
-            "INSERT INTO steps (run_id, position, name, status, attempt, inputs, started_at) VALUES (?, ?, ?, 'running', ?, ?, ?) \
-             ON CONFLICT (run_id, name) DO UPDATE SET status = 'running', attempt = excluded.attempt, inputs = excluded.inputs, \
-             outputs = NULL, error = NULL, started_at = excluded.started_at, finished_at = NULL",
-        )
-        .bind(run_id)
-        .bind(position as i64)
-        .bind(name)
-        .bind(attempt as i64)
-        .bind(inputs.map(Value::to_string))
-        .bind(&at)
-        .execute(&self.pool)
-        .await?;
-        sqlx::query("UPDATE runs SET updated_at = ? WHERE id = ?")
-            .bind(&at)
-            .bind(run_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let script = sql::render(
+            STEP_STARTED,
+            &[
+                Literal::Text(run_id),
+                Literal::Int(position as i64),
+                Literal::Text(name),
+                Literal::Int(i64::from(attempt)),
+                inputs.as_deref().into(),
+                Literal::Text(&at),
+                event.map(|(kind, _)| kind).into(),
+                data.as_deref().into(),
+            ],
+        );
+        self.script(script).await
     }
 
-    /// Records a step's end: its status, output or error, and spend. When
-    /// the step was a side-effecting action, its idempotency key and result
-    /// are recorded in the same transaction.
+    /// Records a step's end: its status, output or error, spend, and event.
+    /// When the step was a side-effecting action that succeeded, its
+    /// idempotency key and result are recorded too, all in one transaction.
     #[allow(clippy::too_many_arguments)]
     pub async fn step_finished(
         &self,
@@ -597,40 +619,44 @@ impl RunStore {
         error: Option<&str>,
         spend: (f64, u64),
         idempotency: Option<(&str, &str)>,
+        event: Option<(&str, &Value)>,
     ) -> StoreResult<()> {
+        let idempotency = idempotency.filter(|_| status == StepStatus::Succeeded);
+        let outputs = outputs.map(Value::to_string);
+        let data = event.map(|(_, data)| data.to_string());
         let at = now();
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE steps SET status = ?, outputs = ?, error = ?, finished_at = ?, cost_usd = ?, tokens = ? WHERE run_id = ? AND name = ?")
-            .bind(status.as_str())
-            .bind(outputs.map(Value::to_string))
-            .bind(error)
-            .bind(&at)
-            .bind(spend.0)
-            .bind(spend.1 as i64)
-            .bind(run_id)
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
-        if let (Some((key, action)), StepStatus::Succeeded) = (idempotency, status) {
-            sqlx::query(
-                "INSERT INTO idempotency_keys (key, run_id, step, action, result, created_at) VALUES (?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (key) DO UPDATE SET result = excluded.result",
-            )
-            .bind(key)
-            .bind(run_id)
-            .bind(name)
-            .bind(action)
-            .bind(outputs.map(Value::to_string).unwrap_or_else(|| "null".to_owned()))
-            .bind(&at)
-            .execute(&mut *tx)
-            .await?;
+        let script = sql::render(
+            STEP_FINISHED,
+            &[
+                Literal::Text(run_id),
+                Literal::Text(name),
+                Literal::Text(status.as_str()),
+                outputs.as_deref().into(),
+                error.into(),
+                Literal::Text(&at),
+                Literal::Real(spend.0),
+                Literal::Int(i64::try_from(spend.1).unwrap_or(i64::MAX)),
+                idempotency.map(|(key, _)| key).into(),
+                idempotency.map(|(_, action)| action).into(),
+                event.map(|(kind, _)| kind).into(),
+                data.as_deref().into(),
+            ],
+        );
+        self.script(script).await
+    }
+
+    /// Runs a script that opens and commits its own transaction: one round
+    /// trip to SQLite for a whole state change. If a statement fails, the
+    /// transaction is rolled back here.
+    async fn script(&self, script: String) -> StoreResult<()> {
+        let mut connection = self.pool.acquire().await?;
+        if let Err(err) = sqlx::raw_sql(sqlx::AssertSqlSafe(script))
+            .execute(&mut *connection)
+            .await
+        {
+            let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+            return Err(err.into());
         }
-        sqlx::query("UPDATE runs SET updated_at = ? WHERE id = ?")
-            .bind(&at)
-            .bind(run_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
         Ok(())
     }
 

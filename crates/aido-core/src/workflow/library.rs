@@ -104,10 +104,10 @@ impl WorkflowLibrary {
             }
         }
         for path in self.project_files() {
-            if let Ok(file) = read(&path) {
-                if file.workflow.name == name_or_path {
-                    return Ok(file);
-                }
+            if let Ok(file) = read(&path)
+                && file.workflow.name == name_or_path
+            {
+                return Ok(file);
             }
         }
         if let Some((name, source)) = SHIPPED.iter().find(|(name, _)| *name == name_or_path) {
