@@ -80,6 +80,9 @@ pub enum Command {
     /// Inspect, resume and cancel runs.
     #[command(subcommand)]
     Runs(RunsCommand),
+    /// Work with tasks in the configured tracker.
+    #[command(subcommand)]
+    Task(TaskCommand),
     /// AI spend by month, workflow and provider.
     Costs {
         /// Only this month (`YYYY-MM`).
@@ -195,4 +198,48 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
         }
         _ => Err(format!("`{text}` is not KEY=VALUE")),
     }
+}
+
+/// `aido task ...`
+#[derive(Debug, Subcommand)]
+pub enum TaskCommand {
+    /// Create a task.
+    Add {
+        /// Its title.
+        title: String,
+        /// Its description (Markdown).
+        #[arg(long, short)]
+        description: Option<String>,
+        /// Its priority: low, medium, high or critical.
+        #[arg(long, short)]
+        priority: Option<String>,
+        /// A label (repeatable).
+        #[arg(long = "label", short)]
+        labels: Vec<String>,
+    },
+    /// List tasks.
+    List {
+        /// Only tasks in this status: todo, in_progress, in_review or done.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Show a task with its comments and history.
+    Show {
+        /// The task's identifier.
+        id: String,
+    },
+    /// Move a task to another status.
+    Move {
+        /// The task's identifier.
+        id: String,
+        /// todo, in_progress, in_review or done.
+        status: String,
+    },
+    /// Comment on a task.
+    Comment {
+        /// The task's identifier.
+        id: String,
+        /// The comment (Markdown).
+        text: String,
+    },
 }

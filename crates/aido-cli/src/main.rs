@@ -43,6 +43,9 @@ fn run(cli: &Cli, out: &Output) -> CliResult {
         Command::Runs(command) => {
             runtime()?.block_on(commands::runs::run(&cli.global, command, out))
         }
+        Command::Task(command) => {
+            runtime()?.block_on(commands::task::run(&cli.global, command, out))
+        }
         Command::Costs { month } => {
             runtime()?.block_on(commands::runs::costs(&cli.global, month.as_deref(), out))
         }

@@ -6,4 +6,5 @@ pub mod config;
 pub mod doctor;
 pub mod plugin;
 pub mod runs;
+pub mod task;
 pub mod workflow;
