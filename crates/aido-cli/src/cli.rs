@@ -74,6 +74,9 @@ pub enum Command {
     /// Check the configuration, connect every configured plugin and report
     /// its health; exits non-zero if any plugin is unhealthy.
     Doctor,
+    /// Write a commented aido.yaml and example plugin files here (never
+    /// overwrites).
+    Init,
     /// Validate, list and run workflows.
     #[command(subcommand)]
     Workflow(WorkflowCommand),

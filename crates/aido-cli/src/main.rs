@@ -43,6 +43,12 @@ fn run(cli: &Cli, out: &Output) -> CliResult {
         Command::Runs(command) => {
             runtime()?.block_on(commands::runs::run(&cli.global, command, out))
         }
+        Command::Init => {
+            let dir = std::env::current_dir().map_err(|err| {
+                CliError::runtime(format!("cannot read the current directory: {err}"))
+            })?;
+            commands::init::run(&dir, out)
+        }
         Command::Task(command) => {
             runtime()?.block_on(commands::task::run(&cli.global, command, out))
         }

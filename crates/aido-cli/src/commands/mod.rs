@@ -4,6 +4,7 @@
 pub mod completions;
 pub mod config;
 pub mod doctor;
+pub mod init;
 pub mod plugin;
 pub mod runs;
 pub mod task;
