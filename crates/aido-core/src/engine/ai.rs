@@ -4,12 +4,12 @@
 
 use serde_json::Value;
 
-use aido_plugin_api::model::ai::{AiRequest, ChatMessage, Completion, CostEstimate};
-use aido_plugin_api::{CallContext, Error, PluginInstance};
+use aido_plugin_api::model::ai::{AiRequest, ChatMessage};
+use aido_plugin_api::{CallContext, Error};
 
 use super::Inner;
+use super::gateway::{AiGateway, GuardedCall};
 use super::run::StepResult;
-use crate::store::CostEntry;
 use crate::workflow::expr::Scope;
 use crate::workflow::model::Step;
 use crate::workflow::validate::WorkflowFile;
@@ -34,19 +34,14 @@ pub(super) async fn run(
         idempotency_key: Some(key.to_owned()),
     };
 
-    let estimate: CostEstimate = decode(
-        provider
-            .call(&cx, "estimate_cost", encode(&request)?)
-            .await?,
-    )?;
-    check_budgets(inner, run_id, step, &estimate).await?;
-
-    let completion: Completion = decode(
-        provider
-            .call(&cx, "generate_text", encode(&request)?)
-            .await?,
-    )?;
-    record_spend(inner, run_id, file, step, provider, &completion).await?;
+    let gateway = AiGateway::new(inner.store.clone(), inner.config.limits.clone());
+    let call = GuardedCall {
+        run_id,
+        workflow: &file.workflow.name,
+        step: &step.name,
+        cost_limit: step.cost_limit,
+    };
+    let completion = gateway.complete(provider, &cx, &call, &request).await?;
 
     let output = match &step.output_schema {
         Some(schema) => parse_answer(&completion.text, schema)?,
@@ -122,88 +117,6 @@ fn render_text(inner: &Inner, text: &str, scope: &Scope) -> Result<String, Error
     }
 }
 
-/// Refuses the call, before it is made, when its most expensive outcome
-/// would exceed the step's, the task's or the month's budget.
-async fn check_budgets(
-    inner: &Inner,
-    run_id: &str,
-    step: &Step,
-    estimate: &CostEstimate,
-) -> Result<(), Error> {
-    let limits = &inner.config.limits;
-    let cost = estimate.estimated_cost_usd;
-    let tokens = estimate.input_tokens + estimate.max_output_tokens;
-    let what = format!(
-        "the AI step `{}` could cost up to ${cost:.4} ({} input + {} output tokens of {})",
-        step.name, estimate.input_tokens, estimate.max_output_tokens, estimate.model
-    );
-    if let Some(limit) = step.cost_limit
-        && cost > limit
-    {
-        return Err(budget(format!(
-            "{what}, over the step's cost_limit of ${limit:.4}"
-        )));
-    }
-    let store = &inner.store;
-    let (spent, spent_tokens) = store
-        .run_spend(run_id)
-        .await
-        .map_err(|e| Error::other(e.to_string()))?;
-    if spent + cost > limits.max_cost_per_task {
-        return Err(budget(format!(
-            "{what}; with the ${spent:.4} this run has spent that exceeds limits.max_cost_per_task of ${:.4}",
-            limits.max_cost_per_task
-        )));
-    }
-    if spent_tokens + tokens > limits.max_tokens_per_task {
-        return Err(budget(format!(
-            "{what}; with the {spent_tokens} tokens this run has spent that exceeds limits.max_tokens_per_task of {}",
-            limits.max_tokens_per_task
-        )));
-    }
-    let month = chrono::Utc::now().format("%Y-%m").to_string();
-    let month_spent = store
-        .month_spend(&month)
-        .await
-        .map_err(|e| Error::other(e.to_string()))?;
-    if month_spent + cost > limits.monthly_budget {
-        return Err(budget(format!(
-            "{what}; with the ${month_spent:.4} spent in {month} that exceeds limits.monthly_budget of ${:.4}",
-            limits.monthly_budget
-        )));
-    }
-    Ok(())
-}
-
-/// A refused call: not retryable, since waiting does not make money.
-fn budget(message: String) -> Error {
-    Error::invalid_input(format!("budget exceeded: {message}; the AI was not called"))
-}
-
-async fn record_spend(
-    inner: &Inner,
-    run_id: &str,
-    file: &WorkflowFile,
-    step: &Step,
-    provider: &PluginInstance,
-    completion: &Completion,
-) -> Result<(), Error> {
-    let entry = CostEntry {
-        step: step.name.clone(),
-        workflow: file.workflow.name.clone(),
-        provider: provider.plugin().metadata().name.clone(),
-        model: completion.model.clone(),
-        input_tokens: completion.usage.input_tokens,
-        output_tokens: completion.usage.output_tokens,
-        cost_usd: completion.cost_usd,
-    };
-    inner
-        .store
-        .record_cost(run_id, &entry)
-        .await
-        .map_err(|e| Error::other(e.to_string()))
-}
-
 /// The answer as JSON matching `schema`. Models often wrap JSON in a
 /// Markdown fence or add a sentence around it; the first JSON value found is
 /// used.
@@ -257,17 +170,6 @@ fn extract_json(text: &str) -> Option<Value> {
     let start = trimmed.find(['{', '['])?;
     let mut stream = serde_json::Deserializer::from_str(&trimmed[start..]).into_iter::<Value>();
     stream.next()?.ok()
-}
-
-fn encode<T: serde::Serialize>(value: &T) -> Result<Value, Error> {
-    serde_json::to_value(value)
-        .map_err(|err| Error::other(format!("cannot encode the AI request: {err}")))
-}
-
-fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, Error> {
-    serde_json::from_value(value).map_err(|err| {
-        Error::invalid_response(format!("the AI provider's answer does not fit: {err}"))
-    })
 }
 
 #[cfg(test)]

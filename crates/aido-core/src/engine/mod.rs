@@ -13,6 +13,7 @@
 
 mod ai;
 pub mod events;
+mod gateway;
 pub mod retry;
 mod run;
 
@@ -33,6 +34,7 @@ use crate::workflow::expr::Evaluator;
 use crate::workflow::validate::{self, WorkflowFile};
 
 pub use events::{EventSink, NoEvents, RunEvent};
+pub use gateway::AiGateway;
 
 /// How the engine runs.
 #[derive(Debug, Clone)]

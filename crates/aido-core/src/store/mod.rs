@@ -875,7 +875,14 @@ impl RunStore {
 
     /// A run's steps, in workflow order.
     pub async fn steps(&self, run_id: &str) -> StoreResult<Vec<StepRecord>> {
-        let rows = sqlx::query("SELECT * FROM steps WHERE run_id = ? ORDER BY position")
+        // A step's spend is what the costs table holds for it: AI steps and
+        // built-in actions that call the AI (the development loop) alike.
+        let rows = sqlx::query(
+            "SELECT s.position, s.name, s.status, s.attempt, s.inputs, s.outputs, s.error, s.started_at, s.finished_at, \
+             COALESCE((SELECT SUM(c.cost_usd) FROM costs c WHERE c.run_id = s.run_id AND c.step = s.name), s.cost_usd) AS cost_usd, \
+             COALESCE((SELECT SUM(c.input_tokens + c.output_tokens) FROM costs c WHERE c.run_id = s.run_id AND c.step = s.name), s.tokens) AS tokens \
+             FROM steps s WHERE s.run_id = ? ORDER BY s.position",
+        )
             .bind(run_id)
             .fetch_all(&self.pool)
             .await?;

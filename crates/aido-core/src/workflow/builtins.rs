@@ -31,6 +31,19 @@ pub struct BuiltinContext {
     pub idempotency_key: String,
 }
 
+/// AI calls for built-in actions (the development loop), with the same
+/// budget checks and spend records as AI steps.
+#[async_trait]
+pub trait AiAccess: Send + Sync {
+    /// Makes the `call_index`-th AI call of the step `cx.step`.
+    async fn complete(
+        &self,
+        cx: &BuiltinContext,
+        call_index: u32,
+        request: aido_plugin_api::model::ai::AiRequest,
+    ) -> Result<aido_plugin_api::model::ai::Completion>;
+}
+
 /// Describes a built-in action.
 #[derive(Debug, Clone, Serialize)]
 pub struct BuiltinSpec {
