@@ -92,13 +92,15 @@ pub struct Builtins {
 }
 
 impl Builtins {
-    /// The standard set: `run_command`, `wait`, `set`, `fail`.
+    /// The standard set: `run_command`, `wait`, `set`, `fail`,
+    /// `remove_workspace`.
     pub fn standard() -> Self {
         let mut builtins = Builtins::default();
         builtins.add(Arc::new(RunCommand::new()));
         builtins.add(Arc::new(Wait::new()));
         builtins.add(Arc::new(SetVariables::new()));
         builtins.add(Arc::new(Fail::new()));
+        builtins.add(Arc::new(RemoveWorkspace::new()));
         builtins
     }
 
@@ -419,6 +421,72 @@ impl BuiltinAction for Fail {
     async fn run(&self, _: &BuiltinContext, input: Value) -> Result<Value> {
         let input: FailInput = decode("fail", input)?;
         Err(Error::other(input.message))
+    }
+}
+
+/// Output of `remove_workspace`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RemoveWorkspaceOutput {
+    /// The folder.
+    pub path: String,
+    /// Whether it existed and was removed.
+    pub removed: bool,
+}
+
+/// Removes the run's workspace folder (and nothing else).
+pub struct RemoveWorkspace {
+    spec: BuiltinSpec,
+}
+
+impl RemoveWorkspace {
+    fn new() -> Self {
+        RemoveWorkspace {
+            spec: BuiltinSpec::new::<crate::workflow::builtins::NoArguments, RemoveWorkspaceOutput>(
+                "remove_workspace",
+                "Removes the run's workspace folder; runs that fail keep theirs for inspection.",
+                Effect::Write,
+            ),
+        }
+    }
+}
+
+/// The input of actions that take none.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoArguments {}
+
+#[async_trait]
+impl BuiltinAction for RemoveWorkspace {
+    fn spec(&self) -> &BuiltinSpec {
+        &self.spec
+    }
+    async fn run(&self, cx: &BuiltinContext, input: Value) -> Result<Value> {
+        let _: NoArguments = decode(
+            "remove_workspace",
+            if input.is_null() {
+                Value::Object(Default::default())
+            } else {
+                input
+            },
+        )?;
+        let path = cx.workspace.clone();
+        let removed = path.exists();
+        if removed {
+            let target = path.clone();
+            tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&target))
+                .await
+                .map_err(|err| Error::other(format!("removing the workspace stopped: {err}")))?
+                .map_err(|err| {
+                    Error::other(format!(
+                        "cannot remove the workspace {}: {err}",
+                        path.display()
+                    ))
+                })?;
+        }
+        encode(&RemoveWorkspaceOutput {
+            path: path.display().to_string(),
+            removed,
+        })
     }
 }
 
