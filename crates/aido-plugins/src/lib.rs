@@ -7,6 +7,7 @@
 
 #![deny(missing_docs)]
 
+mod agent_cli;
 mod ai_pricing;
 mod console;
 mod fs_util;
@@ -26,6 +27,7 @@ pub fn builtins() -> Vec<PluginFactory> {
         git::factory(),
         console::factory(),
         scripted::factory(),
+        agent_cli::factory(),
         monitoring::log::factory(),
         monitoring::prometheus::factory(),
     ]

@@ -103,6 +103,7 @@ fn build_request(
         temperature: step.temperature,
         stop: Vec::new(),
         json_schema: step.output_schema.clone(),
+        workdir: None,
     })
 }
 

@@ -68,6 +68,10 @@ pub struct AiRequest {
     /// one; the engine validates the answer against it either way.
     #[serde(default)]
     pub json_schema: Option<serde_json::Value>,
+    /// The working copy a coding-agent provider (`agent_cli`) works in;
+    /// providers that only answer text ignore it.
+    #[serde(default)]
+    pub workdir: Option<String>,
 }
 
 /// Tokens spent by one or more calls.
