@@ -74,6 +74,15 @@ pub enum Command {
     /// Check the configuration, connect every configured plugin and report
     /// its health; exits non-zero if any plugin is unhealthy.
     Doctor,
+    /// Run the whole job offline on a sandbox project: a task becomes a
+    /// branch, a tested commit, a pull request, a task in review, a docs
+    /// page and a message.
+    Demo {
+        /// Where to make the sandbox (a new or empty folder); a new
+        /// temporary folder when absent. It is kept.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Write a commented aido.yaml and example plugin files here (never
     /// overwrites).
     Init,

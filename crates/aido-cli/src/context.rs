@@ -40,8 +40,9 @@ pub fn registry() -> CliResult<Registry> {
         .map_err(|err| CliError::runtime(format!("built-in plugins: {err}")))
 }
 
-/// Loads the configuration. On failure, prints every problem (as text on
-/// stderr, or as JSON on stdout with `--json`) and returns a usage error.
+/// Loads the configuration named by the global flags. On failure, prints
+/// every problem (as text on stderr, or as JSON on stdout with `--json`) and
+/// returns a usage error.
 pub fn load_config(
     args: &GlobalArgs,
     registry: &Registry,
@@ -54,7 +55,17 @@ pub fn load_config(
         cwd,
         environment: None,
     };
-    match config::load(&options, registry) {
+    load_config_with(&options, registry, out)
+}
+
+/// Loads the configuration `options` name, printing every problem on
+/// failure.
+pub fn load_config_with(
+    options: &LoadOptions,
+    registry: &Registry,
+    out: &Output,
+) -> CliResult<LoadedConfig> {
+    match config::load(options, registry) {
         Ok(loaded) => {
             register_secrets(loaded.secrets.iter().cloned());
             Ok(loaded)
@@ -83,9 +94,13 @@ pub fn library(loaded: &LoadedConfig) -> aido_core::workflow::library::WorkflowL
     )
 }
 
-/// The built-in actions workflows can use.
-pub fn builtins(_loaded: &LoadedConfig) -> aido_core::workflow::builtins::Builtins {
-    aido_core::workflow::builtins::Builtins::standard()
+/// The built-in actions workflows can use, for checking workflows (their
+/// AI access refuses every call).
+pub fn builtins(loaded: &LoadedConfig) -> aido_core::workflow::builtins::Builtins {
+    aido_core::develop::all_builtins(
+        &loaded.settings.security,
+        std::sync::Arc::new(aido_core::develop::NoAi),
+    )
 }
 
 /// The project's run store (`<data_dir>/runs.db`).
@@ -119,7 +134,13 @@ pub fn engine(
         max_concurrent_runs: system.max_concurrent_agents as usize,
         lease: std::time::Duration::from_secs(30),
     };
-    aido_core::engine::Engine::new(store, plugins, builtins(loaded), config)
+    let ai = loaded
+        .plugin(aido_plugin_api::PluginKind::AiProvider)
+        .map(|p| p.instance.clone());
+    let gateway = aido_core::engine::AiGateway::new(store.clone(), loaded.settings.limits.clone())
+        .for_builtins(ai);
+    let builtins = aido_core::develop::all_builtins(&loaded.settings.security, gateway);
+    aido_core::engine::Engine::new(store, plugins, builtins, config)
 }
 
 /// Prints workflow problems (text on stderr, or JSON on stdout) and returns

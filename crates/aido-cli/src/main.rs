@@ -43,6 +43,7 @@ fn run(cli: &Cli, out: &Output) -> CliResult {
         Command::Runs(command) => {
             runtime()?.block_on(commands::runs::run(&cli.global, command, out))
         }
+        Command::Demo { dir } => runtime()?.block_on(commands::demo::run(dir.clone(), out)),
         Command::Init => {
             let dir = std::env::current_dir().map_err(|err| {
                 CliError::runtime(format!("cannot read the current directory: {err}"))

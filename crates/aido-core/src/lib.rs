@@ -14,7 +14,9 @@
 
 #![deny(missing_docs)]
 
+pub mod agent;
 pub mod config;
+pub mod develop;
 pub mod engine;
 pub mod lifecycle;
 pub mod redact;

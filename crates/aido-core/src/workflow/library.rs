@@ -9,10 +9,16 @@ use crate::config::{Diagnostic, Diagnostics, Origin, did_you_mean};
 use super::validate::{self, WorkflowFile};
 
 /// The workflows embedded in the binary, by name.
-const SHIPPED: &[(&str, &str)] = &[(
-    "documentation_only",
-    include_str!("shipped/documentation_only.yaml"),
-)];
+const SHIPPED: &[(&str, &str)] = &[
+    (
+        "standard_development",
+        include_str!("shipped/standard_development.yaml"),
+    ),
+    (
+        "documentation_only",
+        include_str!("shipped/documentation_only.yaml"),
+    ),
+];
 
 /// A workflow a user can run.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -163,7 +169,7 @@ pub fn read(path: &Path) -> Result<WorkflowFile, Diagnostics> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workflow::builtins::Builtins;
+    use crate::develop::{NoAi, all_builtins};
 
     #[test]
     fn shipped_workflows_are_valid() {
@@ -171,7 +177,8 @@ mod tests {
             let file = validate::parse(&WorkflowLibrary::shipped_origin(name), source)
                 .unwrap_or_else(|d| panic!("{name}: {d}"));
             assert_eq!(file.workflow.name, *name);
-            let problems = validate::validate(&file, &Builtins::standard());
+            let builtins = all_builtins(&Default::default(), std::sync::Arc::new(NoAi));
+            let problems = validate::validate(&file, &builtins);
             assert!(problems.is_empty(), "{name}: {problems}");
         }
     }
