@@ -80,6 +80,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use factory::PluginFactory;
 pub use kinds::{
     AiProvider, Communication, Documentation, Monitoring, TaskManagement, VersionControl,
+    publish_page_by_title,
 };
 pub use plugin::{
     CallContext, ConfigProblem, Health, Plugin, PluginConfig, PluginKind, PluginMetadata,

@@ -114,6 +114,13 @@ impl Default for ContextOptions {
     }
 }
 
+/// A file that may go into the context, ranked before its content is kept.
+struct Candidate {
+    path: String,
+    score: f64,
+    tokens: u64,
+}
+
 /// The estimated tokens of `text`: `ceil(chars / 4)`.
 pub fn estimate_tokens(text: &str) -> u64 {
     let chars = u64::try_from(text.chars().count()).unwrap_or(u64::MAX);
@@ -148,10 +155,10 @@ pub fn build_context(
         }
         if let Some(content) = read_text(&workdir.join(path), options.max_file_bytes) {
             let score = score(path, &content, &terms);
-            candidates.push(ContextFile {
+            candidates.push(Candidate {
                 path: path.clone(),
-                content,
                 score: (score * 100.0).round() / 100.0,
+                tokens: estimate_tokens(path) + estimate_tokens(&content),
             });
         }
     }
@@ -161,40 +168,68 @@ pub fn build_context(
             .then_with(|| a.path.cmp(&b.path))
     });
 
-    // The tree first, cut to the budget if it alone does not fit.
+    // The tree first, cut to the budget if it alone does not fit, leaving
+    // room for the note that says so.
+    let line_cost = |line: &String| estimate_tokens(line) + 1;
     let mut tokens = 0;
     let mut tree = String::new();
-    let mut shown = 0;
-    for line in &tree_lines {
-        let cost = estimate_tokens(line) + 1;
-        if tokens + cost > options.max_tokens {
-            break;
+    let full_cost: u64 = tree_lines.iter().map(line_cost).sum();
+    if tree_complete && full_cost <= options.max_tokens {
+        for line in &tree_lines {
+            tree.push_str(line);
+            tree.push('\n');
         }
-        tokens += cost;
-        tree.push_str(line);
-        tree.push('\n');
-        shown += 1;
-    }
-    if shown < tree_lines.len() || !tree_complete {
+        tokens = full_cost;
+    } else {
         truncated = true;
-        let note = format!(
-            "... (tree truncated: {} of {} files shown)\n",
-            count_files(&tree_lines[..shown]),
-            paths.len()
-        );
-        tokens += estimate_tokens(&note);
-        tree.push_str(&note);
+        let note = |shown: usize| {
+            format!(
+                "... (tree truncated: {shown} of {} files shown)\n",
+                paths.len()
+            )
+        };
+        let reserve = estimate_tokens(&note(paths.len()));
+        let mut shown = 0;
+        for line in &tree_lines {
+            let cost = line_cost(line);
+            if tokens + cost + reserve > options.max_tokens {
+                break;
+            }
+            tokens += cost;
+            tree.push_str(line);
+            tree.push('\n');
+            shown += 1;
+        }
+        let note = note(count_files(&tree_lines[..shown]));
+        if tokens + estimate_tokens(&note) <= options.max_tokens {
+            tokens += estimate_tokens(&note);
+            tree.push_str(&note);
+        }
     }
 
     let mut files = Vec::new();
-    for file in candidates {
-        let cost = estimate_tokens(&file.path) + estimate_tokens(&file.content);
-        if tokens + cost <= options.max_tokens {
-            tokens += cost;
-            files.push(file);
-        } else {
+    for candidate in candidates {
+        if tokens + candidate.tokens > options.max_tokens {
             truncated = true;
+            continue;
         }
+        // Read again: only the chosen files' contents are held in memory,
+        // whatever the size of the checkout.
+        let Some(content) = read_text(&workdir.join(&candidate.path), options.max_file_bytes)
+        else {
+            continue;
+        };
+        let cost = estimate_tokens(&candidate.path) + estimate_tokens(&content);
+        if tokens + cost > options.max_tokens {
+            truncated = true;
+            continue;
+        }
+        tokens += cost;
+        files.push(ContextFile {
+            path: candidate.path,
+            content,
+            score: candidate.score,
+        });
     }
     Ok(CodebaseContextOutput {
         tree,
@@ -448,6 +483,20 @@ mod tests {
                 .map(|f| estimate_tokens(&f.path) + estimate_tokens(&f.content))
                 .sum::<u64>();
         assert!(out.tokens >= expected, "{} < {expected}", out.tokens);
+    }
+
+    #[test]
+    fn a_tiny_budget_is_never_exceeded() {
+        let dir = project();
+        for max_tokens in [0, 3, 12, 25, 40] {
+            let options = ContextOptions {
+                max_tokens,
+                ..ContextOptions::default()
+            };
+            let out = build_context(dir.path(), "login", &options, &policy()).unwrap();
+            assert!(out.tokens <= max_tokens, "{} > {max_tokens}", out.tokens);
+            assert!(out.truncated);
+        }
     }
 
     #[test]

@@ -441,19 +441,23 @@ pub struct RemoveWorkspace {
 impl RemoveWorkspace {
     fn new() -> Self {
         RemoveWorkspace {
-            spec: BuiltinSpec::new::<crate::workflow::builtins::NoArguments, RemoveWorkspaceOutput>(
+            spec: BuiltinSpec::new::<RemoveWorkspaceInput, RemoveWorkspaceOutput>(
                 "remove_workspace",
-                "Removes the run's workspace folder; runs that fail keep theirs for inspection.",
+                "Removes the run's workspace folder (unless `keep`); runs that fail before it keep theirs for inspection.",
                 Effect::Write,
             ),
         }
     }
 }
 
-/// The input of actions that take none.
+/// Input of `remove_workspace`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct NoArguments {}
+pub struct RemoveWorkspaceInput {
+    /// Keep the workspace after all (`--keep-workspace`).
+    #[serde(default)]
+    pub keep: bool,
+}
 
 #[async_trait]
 impl BuiltinAction for RemoveWorkspace {
@@ -461,7 +465,7 @@ impl BuiltinAction for RemoveWorkspace {
         &self.spec
     }
     async fn run(&self, cx: &BuiltinContext, input: Value) -> Result<Value> {
-        let _: NoArguments = decode(
+        let input: RemoveWorkspaceInput = decode(
             "remove_workspace",
             if input.is_null() {
                 Value::Object(Default::default())
@@ -470,7 +474,7 @@ impl BuiltinAction for RemoveWorkspace {
             },
         )?;
         let path = cx.workspace.clone();
-        let removed = path.exists();
+        let removed = path.exists() && !input.keep;
         if removed {
             let target = path.clone();
             tokio::task::spawn_blocking(move || std::fs::remove_dir_all(&target))

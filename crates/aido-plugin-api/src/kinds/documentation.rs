@@ -27,5 +27,36 @@ super::plugin_kind! {
         read fn list_spaces(NoInput) -> Vec<Space>;
         /// Lists a page's versions, oldest first.
         read fn get_page_history(PageRef) -> Vec<PageVersion>;
+        /// Creates the page of this title in the space, or updates it if it
+        /// exists; an unchanged page gets no new version.
+        /// (Plugins without a single call for it can delegate to
+        /// [`publish_page_by_title`].)
+        write fn publish_page(NewPage) -> Page;
+    }
+}
+
+/// `publish_page` built from `find_page`, `update_page` and `create_page`,
+/// for plugins whose service has no single call for it.
+pub async fn publish_page_by_title<P: Documentation + ?Sized>(
+    plugin: &P,
+    cx: &crate::CallContext,
+    page: NewPage,
+) -> crate::Result<Page> {
+    let lookup = PageLookup {
+        space: page.space.clone(),
+        title: page.title.clone(),
+    };
+    match plugin.find_page(cx, lookup).await? {
+        Some(existing) if existing.content == page.content => Ok(existing),
+        Some(existing) => {
+            let update = PageUpdate {
+                page_id: existing.id,
+                content: page.content,
+                title: None,
+                message: None,
+            };
+            plugin.update_page(cx, update).await
+        }
+        None => plugin.create_page(cx, page).await,
     }
 }

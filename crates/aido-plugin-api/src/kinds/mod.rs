@@ -15,7 +15,7 @@ mod version_control;
 
 pub use ai_provider::AiProvider;
 pub use communication::Communication;
-pub use documentation::Documentation;
+pub use documentation::{Documentation, publish_page_by_title};
 pub use monitoring::Monitoring;
 pub use task_management::TaskManagement;
 pub use version_control::VersionControl;

@@ -239,4 +239,11 @@ impl Documentation for MarkdownDocs {
         self.run(move |store| store.page_history(&input.page_id))
             .await
     }
+
+    async fn publish_page(&self, cx: &CallContext, input: NewPage) -> Result<Page> {
+        // Files hold no transaction across find and write; the store's
+        // folder lock makes each half safe, and a racing writer of the same
+        // title is refused by create_page's uniqueness check.
+        aido_plugin_api::publish_page_by_title(self, cx, input).await
+    }
 }
