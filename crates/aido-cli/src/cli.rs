@@ -74,6 +74,22 @@ pub enum Command {
     /// Check the configuration, connect every configured plugin and report
     /// its health; exits non-zero if any plugin is unhealthy.
     Doctor,
+    /// Hand one task to the development agent: the configured workflow
+    /// (`workflows.default`, standard_development) with this task.
+    Run {
+        /// The task's identifier.
+        task_id: String,
+        /// Another workflow (a file or a name).
+        #[arg(long, value_name = "WORKFLOW")]
+        workflow: Option<String>,
+        /// Keep the run's workspace after success too.
+        #[arg(long)]
+        keep_workspace: bool,
+        /// Set a workflow variable (`key=value`; repeatable), such as
+        /// `repository=git@host:team/app.git`.
+        #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
+        vars: Vec<(String, String)>,
+    },
     /// Run the whole job offline on a sandbox project: a task becomes a
     /// branch, a tested commit, a pull request, a task in review, a docs
     /// page and a message.

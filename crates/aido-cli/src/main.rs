@@ -43,6 +43,19 @@ fn run(cli: &Cli, out: &Output) -> CliResult {
         Command::Runs(command) => {
             runtime()?.block_on(commands::runs::run(&cli.global, command, out))
         }
+        Command::Run {
+            task_id,
+            workflow,
+            keep_workspace,
+            vars,
+        } => runtime()?.block_on(commands::workflow::run_task(
+            &cli.global,
+            task_id,
+            workflow.as_deref(),
+            *keep_workspace,
+            vars,
+            out,
+        )),
         Command::Demo { dir } => runtime()?.block_on(commands::demo::run(dir.clone(), out)),
         Command::Init => {
             let dir = std::env::current_dir().map_err(|err| {

@@ -48,6 +48,41 @@ pub async fn run(args: &GlobalArgs, command: &WorkflowCommand, out: &Output) -> 
     }
 }
 
+/// `aido run TASK_ID`: the default (or named) workflow with the task.
+pub async fn run_task(
+    args: &GlobalArgs,
+    task_id: &str,
+    workflow: Option<&str>,
+    keep_workspace: bool,
+    vars: &[(String, String)],
+    out: &Output,
+) -> CliResult {
+    let registry = context::registry()?;
+    let loaded = context::load_config(args, &registry, out)?;
+    let name = workflow
+        .map(str::to_owned)
+        .unwrap_or_else(|| loaded.settings.workflows.default.clone());
+    let file = context::library(&loaded)
+        .load(&name)
+        .map_err(|d| context::report_diagnostics(out, &d))?;
+    let problems = validate::validate(&file, &context::builtins(&loaded));
+    if !problems.is_empty() {
+        return Err(context::report_diagnostics(out, &problems));
+    }
+    let mut variables: Map<String, Value> = vars
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    variables.insert("task_id".to_owned(), Value::String(task_id.to_owned()));
+    if keep_workspace {
+        variables.insert("keep_workspace".to_owned(), Value::Bool(true));
+    }
+    drive(loaded, out, async |engine, progress| {
+        engine.start(&file, variables, progress).await
+    })
+    .await
+}
+
 fn validate_files(loaded: &LoadedConfig, files: &[String], out: &Output) -> CliResult {
     let library = context::library(loaded);
     let builtins = context::builtins(loaded);

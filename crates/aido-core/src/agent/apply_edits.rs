@@ -45,8 +45,10 @@ pub struct ApplyEditsInput {
     pub workdir: Option<String>,
 }
 
-/// The accepted shapes of `edits`, for the schema only: the value is read
-/// by [`parse_edits`], which words its problems for the model.
+/// The edits: text holding edit blocks, a list of JSON edits, or an object
+/// with an `edits` list.
+// Only describes the schema: the value is read by `parse_edits`, which words
+// its problems for the model better than an untagged enum could.
 #[derive(JsonSchema)]
 #[serde(untagged)]
 #[allow(dead_code)]
@@ -56,6 +58,11 @@ enum EditsSchema {
     Text(String),
     /// JSON edits.
     List(Vec<JsonEdit>),
+    /// JSON edits in an object, as a model's structured answer gives them.
+    Object {
+        /// The JSON edits.
+        edits: Vec<JsonEdit>,
+    },
 }
 
 /// What happened to a file.
@@ -752,6 +759,38 @@ mod tests {
                 .unwrap()
                 .contains("return 3")
         );
+    }
+
+    #[test]
+    fn a_failed_write_restores_the_files_already_written() {
+        let repo = repo();
+        let edits = text(GOOD);
+        let safe = policy().resolve(&repo.root, "src/app.py").unwrap();
+        let mut first = PlannedFile::load(safe).unwrap();
+        first.apply(&edits[0].op).unwrap();
+        let created = PlannedFile::load(policy().resolve(&repo.root, "fresh.txt").unwrap());
+        let mut created = created.unwrap();
+        created.apply(&write_edit("fresh.txt").op).unwrap();
+        // Planned while `later/` did not exist; a file named `later` appears
+        // before the write (as if another process made it), so even root
+        // cannot write there and the write fails after the first two.
+        let blocked = policy().resolve(&repo.root, "later/x.txt").unwrap();
+        let mut third = PlannedFile::load(blocked).unwrap();
+        third.apply(&write_edit("later/x.txt").op).unwrap();
+        fs::write(repo.root.join("later"), "in the way\n").unwrap();
+        let before = snapshot(&repo.root);
+        let err = write_all(&[first, created, third]).unwrap_err();
+        assert!(
+            err.message()
+                .starts_with("writing `README.md/x.txt` failed:"),
+            "{err}"
+        );
+        assert!(
+            err.message()
+                .ends_with("the 2 file(s) already changed were restored"),
+            "{err}"
+        );
+        assert_eq!(snapshot(&repo.root), before);
     }
 
     fn cx(dir: &Path) -> BuiltinContext {

@@ -180,11 +180,12 @@ pub async fn changed_files(dir: &Path) -> Result<ChangedFilesOutput> {
     )
     .await?;
     let files = parse_porcelain_z(&status);
-    // Before the first commit there is no HEAD: compare with the empty tree.
+    // Before the first commit there is no HEAD: compare with the empty tree,
+    // hashed from the empty (null) standard input.
     let base = match git(dir, &["rev-parse", "--verify", "--quiet", "HEAD"]).await {
         Ok(_) => "HEAD".to_owned(),
         Err(_) => {
-            let empty = git(dir, &["hash-object", "-t", "tree", "/dev/null"]).await?;
+            let empty = git(dir, &["hash-object", "-t", "tree", "--stdin"]).await?;
             String::from_utf8_lossy(&empty).trim().to_owned()
         }
     };

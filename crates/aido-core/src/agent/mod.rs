@@ -115,16 +115,3 @@ mod tests {
         }
     }
 }
-#[cfg(test)]
-mod schema_dump {
-    #[test]
-    fn dump() {
-        for a in super::agent_builtins(&crate::config::SecurityConfig::default()) {
-            println!(
-                "{} {}",
-                a.spec().name,
-                serde_json::to_string(&a.spec().input_schema).unwrap()
-            );
-        }
-    }
-}
