@@ -781,8 +781,7 @@ mod tests {
         let before = snapshot(&repo.root);
         let err = write_all(&[first, created, third]).unwrap_err();
         assert!(
-            err.message()
-                .starts_with("writing `README.md/x.txt` failed:"),
+            err.message().starts_with("writing `later/x.txt` failed:"),
             "{err}"
         );
         assert!(

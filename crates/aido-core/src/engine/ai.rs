@@ -43,15 +43,49 @@ pub(super) async fn run(
     };
     let completion = gateway.complete(provider, &cx, &call, &request).await?;
 
-    let output = match &step.output_schema {
-        Some(schema) => parse_answer(&completion.text, schema)?,
-        None => Value::String(completion.text.clone()),
+    let Some(schema) = &step.output_schema else {
+        return Ok(StepResult {
+            output: Value::String(completion.text.clone()),
+            cost_usd: completion.cost_usd,
+            tokens: completion.usage.total(),
+        });
     };
-    Ok(StepResult {
-        output,
-        cost_usd: completion.cost_usd,
-        tokens: completion.usage.total(),
-    })
+    match parse_answer(&completion.text, schema) {
+        Ok(output) => Ok(StepResult {
+            output,
+            cost_usd: completion.cost_usd,
+            tokens: completion.usage.total(),
+        }),
+        Err(problem) => {
+            // The answer goes back once with what is wrong with it; a
+            // second miss fails the step clearly.
+            let mut retry = request.clone();
+            retry
+                .messages
+                .push(ChatMessage::assistant(completion.text.clone()));
+            retry.messages.push(ChatMessage::user(format!(
+                "Your answer cannot be used: {}. Answer again with only the JSON, matching this JSON Schema:\n{}",
+                problem.message(),
+                serde_json::to_string_pretty(schema).unwrap_or_default()
+            )));
+            let retry_cx = CallContext {
+                idempotency_key: Some(format!("{key}:retry")),
+                ..cx.clone()
+            };
+            let second = gateway.complete(provider, &retry_cx, &call, &retry).await?;
+            let output = parse_answer(&second.text, schema).map_err(|err| {
+                Error::invalid_response(format!(
+                    "the answer failed the schema twice; last time: {}",
+                    err.message()
+                ))
+            })?;
+            Ok(StepResult {
+                output,
+                cost_usd: completion.cost_usd + second.cost_usd,
+                tokens: completion.usage.total() + second.usage.total(),
+            })
+        }
+    }
 }
 
 fn build_request(

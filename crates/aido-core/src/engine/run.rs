@@ -350,10 +350,15 @@ impl Runner<'_> {
         loop {
             tries += 1;
             let scope = self.scope();
-            let inputs = self
-                .inner
-                .evaluator
-                .render(&Value::Object(step.inputs.clone()), &scope);
+            // A `for_each` step renders its inputs per item; what is
+            // recorded as its inputs is the list of items.
+            let inputs = match &step.for_each {
+                Some(list) => self.for_each_items(list, &scope),
+                None => self
+                    .inner
+                    .evaluator
+                    .render(&Value::Object(step.inputs.clone()), &scope),
+            };
             let inputs_for_record = inputs.as_ref().ok().cloned();
             // The step and its event are committed together: one
             // transaction per state change keeps the engine's cost per step
@@ -477,6 +482,9 @@ impl Runner<'_> {
         scope: &Scope,
     ) -> Result<StepResult, Error> {
         let body = async {
+            if step.for_each.is_some() {
+                return self.each(step, inputs, key, scope).await;
+            }
             match step.kind() {
                 StepType::PluginAction => {
                     let output = self
@@ -528,6 +536,81 @@ impl Runner<'_> {
             result = timed => result,
             _ = cancel.wait_for(|c| *c) => Err(Error::new(ErrorKind::Cancelled, "the run was cancelled")),
         }
+    }
+
+    /// The items of a `for_each` step.
+    fn for_each_items(
+        &self,
+        list: &str,
+        scope: &Scope,
+    ) -> Result<Value, crate::workflow::expr::ExprError> {
+        let items = self.inner.evaluator.render_str(list, scope)?;
+        match items {
+            Value::Array(_) => Ok(items),
+            Value::Null => Ok(Value::Array(Vec::new())),
+            other => Err(crate::workflow::expr::ExprError {
+                expression: list.to_owned(),
+                message: format!(
+                    "for_each needs a list, found {}",
+                    crate::config::schema::describe_value(&other)
+                ),
+            }),
+        }
+    }
+
+    /// Runs the step's action once per item, in order. Each item's call
+    /// has its own idempotency key (`<key>:<index>`), so a resumed step
+    /// finds the effects of the items it made before.
+    async fn each(
+        &self,
+        step: &Step,
+        items: Value,
+        key: &str,
+        scope: &Scope,
+    ) -> Result<StepResult, Error> {
+        let Value::Array(items) = items else {
+            return Err(Error::invalid_input("for_each needs a list"));
+        };
+        let mut outputs = Vec::with_capacity(items.len());
+        for (index, item) in items.into_iter().enumerate() {
+            let mut variables = match scope.json() {
+                Value::Object(map) => map.clone(),
+                _ => Map::new(),
+            };
+            variables.insert("item".to_owned(), item);
+            variables.insert("index".to_owned(), Value::from(index));
+            let item_scope = Scope::new(Value::Object(variables));
+            let inputs = self
+                .inner
+                .evaluator
+                .render(&Value::Object(step.inputs.clone()), &item_scope)
+                .map_err(|err| Error::invalid_input(format!("item {index}: inputs: {err}")))?;
+            let item_key = format!("{key}:{index}");
+            let output = match step.kind() {
+                StepType::PluginAction => {
+                    self.call_plugin(
+                        step.plugin.as_deref(),
+                        step.action.as_deref(),
+                        &step.name,
+                        inputs,
+                        &item_key,
+                    )
+                    .await
+                }
+                StepType::Builtin => {
+                    self.call_builtin(step.action.as_deref(), &step.name, inputs, &item_key)
+                        .await
+                }
+                StepType::AiAction => Err(Error::invalid_input("an AI step cannot use for_each")),
+            }
+            .map_err(|err| Error::new(err.kind(), format!("item {index}: {err}")))?;
+            outputs.push(output);
+        }
+        Ok(StepResult {
+            output: Value::Array(outputs),
+            cost_usd: 0.0,
+            tokens: 0,
+        })
     }
 
     async fn call_plugin(

@@ -93,7 +93,7 @@ pub struct Builtins {
 
 impl Builtins {
     /// The standard set: `run_command`, `wait`, `set`, `fail`,
-    /// `remove_workspace`.
+    /// `remove_workspace`, `render_template`.
     pub fn standard() -> Self {
         let mut builtins = Builtins::default();
         builtins.add(Arc::new(RunCommand::new()));
@@ -101,6 +101,7 @@ impl Builtins {
         builtins.add(Arc::new(SetVariables::new()));
         builtins.add(Arc::new(Fail::new()));
         builtins.add(Arc::new(RemoveWorkspace::new()));
+        builtins.add(Arc::new(RenderTemplate::new()));
         builtins
     }
 
@@ -494,6 +495,62 @@ impl BuiltinAction for RemoveWorkspace {
     }
 }
 
+/// Input of `render_template`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenderTemplateInput {
+    /// A Jinja template (loops, conditions, filters).
+    pub template: String,
+    /// The values it reads.
+    #[serde(default)]
+    pub values: serde_json::Map<String, Value>,
+}
+
+/// Output of `render_template`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct RenderTemplateOutput {
+    /// The rendered text.
+    pub text: String,
+}
+
+/// Renders a Jinja template: for text with loops (a plan page, a report)
+/// that `${ }` expressions cannot express.
+pub struct RenderTemplate {
+    spec: BuiltinSpec,
+}
+
+impl RenderTemplate {
+    fn new() -> Self {
+        RenderTemplate {
+            spec: BuiltinSpec::new::<RenderTemplateInput, RenderTemplateOutput>(
+                "render_template",
+                "Renders a Jinja template (loops, conditions, filters) with the given values.",
+                Effect::Read,
+            ),
+        }
+    }
+}
+
+#[async_trait]
+impl BuiltinAction for RenderTemplate {
+    fn spec(&self) -> &BuiltinSpec {
+        &self.spec
+    }
+    async fn run(&self, _: &BuiltinContext, input: Value) -> Result<Value> {
+        let input: RenderTemplateInput = decode("render_template", input)?;
+        let mut env = minijinja::Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
+        let values = minijinja::Value::from(minijinja::value::Serde(&input.values));
+        let text = env.render_str(&input.template, values).map_err(|err| {
+            Error::invalid_input(format!(
+                "template: {}",
+                err.detail().unwrap_or(&err.kind().to_string())
+            ))
+        })?;
+        encode(&RenderTemplateOutput { text })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -554,6 +611,24 @@ mod tests {
     fn tail_keeps_the_end() {
         assert_eq!(tail(b"  abc  ", 10), "abc");
         assert!(tail(b"0123456789", 4).ends_with("6789"));
+    }
+
+    #[tokio::test]
+    async fn templates_render_loops_and_refuse_undefined_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let builtins = Builtins::standard();
+        let render = builtins.get("render_template").unwrap();
+        let out = render
+            .run(&cx(dir.path()), json!({"template": "{% for e in epics %}- {{ e.title }}\n{% endfor %}", "values": {"epics": [{"title": "A"}, {"title": "B"}]}}))
+            .await
+            .unwrap();
+        assert_eq!(out["text"], "- A\n- B\n");
+        assert!(
+            render
+                .run(&cx(dir.path()), json!({"template": "{{ nope.x }}"}))
+                .await
+                .is_err()
+        );
     }
 
     #[tokio::test]

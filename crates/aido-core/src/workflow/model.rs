@@ -137,6 +137,11 @@ pub struct Step {
     /// Skip the step when this expression is false.
     #[serde(default)]
     pub condition: Option<String>,
+    /// Run the action once per item of this list (an expression); the
+    /// inputs see the item as `item` and its position as `index`, and the
+    /// step's output is the list of outputs.
+    #[serde(default)]
+    pub for_each: Option<String>,
     /// Seconds before the step is cancelled.
     #[serde(default)]
     #[schemars(range(min = 0.001))]

@@ -214,10 +214,31 @@ impl Checker<'_> {
                     );
                 }
             }
+            if let Some(list) = &step.for_each {
+                self.check_expression_text(
+                    &format!("{base}/for_each"),
+                    list,
+                    &defined,
+                    &earlier_steps,
+                    true,
+                );
+                if step.kind() == StepType::AiAction {
+                    self.push(
+                        &format!("{base}/for_each"),
+                        "an AI step cannot use for_each",
+                        None,
+                    );
+                }
+            }
+            let mut input_scope = defined.clone();
+            if step.for_each.is_some() {
+                input_scope.insert("item".to_owned());
+                input_scope.insert("index".to_owned());
+            }
             self.check_values(
                 &format!("{base}/inputs"),
                 &Value::Object(step.inputs.clone()),
-                &defined,
+                &input_scope,
                 &earlier_steps,
             );
 
