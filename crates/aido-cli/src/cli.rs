@@ -90,6 +90,18 @@ pub enum Command {
         #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var)]
         vars: Vec<(String, String)>,
     },
+    /// Turn a project description into epics and tasks in the tracker, a
+    /// plan page and a team message (the `project_planning` workflow).
+    Plan {
+        /// What to build.
+        description: String,
+        /// The tracker's project (team, key).
+        #[arg(long, value_name = "KEY")]
+        project: Option<String>,
+        /// Print the plan and create nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Run the whole job offline on a sandbox project: a task becomes a
     /// branch, a tested commit, a pull request, a task in review, a docs
     /// page and a message.

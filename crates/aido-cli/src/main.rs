@@ -56,6 +56,17 @@ fn run(cli: &Cli, out: &Output) -> CliResult {
             vars,
             out,
         )),
+        Command::Plan {
+            description,
+            project,
+            dry_run,
+        } => runtime()?.block_on(commands::workflow::plan(
+            &cli.global,
+            description,
+            project.as_deref(),
+            *dry_run,
+            out,
+        )),
         Command::Demo { dir } => runtime()?.block_on(commands::demo::run(dir.clone(), out)),
         Command::Init => {
             let dir = std::env::current_dir().map_err(|err| {

@@ -48,6 +48,117 @@ pub async fn run(args: &GlobalArgs, command: &WorkflowCommand, out: &Output) -> 
     }
 }
 
+/// `aido plan DESCRIPTION`: the `project_planning` workflow, then the plan
+/// and what was made.
+pub async fn plan(
+    args: &GlobalArgs,
+    description: &str,
+    project: Option<&str>,
+    dry_run: bool,
+    out: &Output,
+) -> CliResult {
+    let registry = context::registry()?;
+    let loaded = context::load_config(args, &registry, out)?;
+    let file = context::library(&loaded)
+        .load("project_planning")
+        .map_err(|d| context::report_diagnostics(out, &d))?;
+    let problems = validate::validate(&file, &context::builtins(&loaded));
+    if !problems.is_empty() {
+        return Err(context::report_diagnostics(out, &problems));
+    }
+    let mut variables = Map::new();
+    variables.insert(
+        "description".to_owned(),
+        Value::String(description.to_owned()),
+    );
+    if let Some(project) = project {
+        variables.insert("project".to_owned(), Value::String(project.to_owned()));
+    }
+    variables.insert("dry_run".to_owned(), Value::Bool(dry_run));
+    // The run's events go to stderr here (or nowhere with --json): stdout
+    // holds the plan.
+    let quiet = Output {
+        json: false,
+        ..*out
+    };
+    let finished = std::sync::Mutex::new(None);
+    let result = drive(loaded, &quiet, async |engine, progress| {
+        let outcome = if out.json {
+            engine
+                .start(&file, variables, &aido_core::engine::NoEvents)
+                .await
+        } else {
+            engine.start(&file, variables, progress).await
+        };
+        if let Ok(outcome) = &outcome {
+            *finished
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                Some(outcome.variables.clone());
+        }
+        outcome
+    })
+    .await;
+    let variables = finished
+        .into_inner()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    result?;
+    let Some(variables) = variables else {
+        return Ok(());
+    };
+    print_plan(&variables, dry_run, out);
+    Ok(())
+}
+
+fn print_plan(variables: &Value, dry_run: bool, out: &Output) {
+    let plan = &variables["plan"];
+    if out.json {
+        out.json(&serde_json::json!({
+            "plan": plan,
+            "dry_run": dry_run,
+            "epics": variables.get("epics").cloned().unwrap_or(Value::Null),
+            "tasks": variables.get("tasks").cloned().unwrap_or(Value::Null),
+            "plan_page": variables.get("plan_page").cloned().unwrap_or(Value::Null),
+        }));
+        return;
+    }
+    let empty = Vec::new();
+    let epics = plan["epics"].as_array().unwrap_or(&empty);
+    let tasks = plan["tasks"].as_array().unwrap_or(&empty);
+    let made_epics = variables.get("epics").and_then(Value::as_array);
+    let made_tasks = variables.get("tasks").and_then(Value::as_array);
+    for (e, epic) in epics.iter().enumerate() {
+        let id = made_epics
+            .and_then(|m| m.get(e))
+            .and_then(|m| m["id"].as_str())
+            .unwrap_or("epic");
+        out.line(&format!(
+            "{} {}",
+            out.paint(id, Tone::Good),
+            epic["title"].as_str().unwrap_or("")
+        ));
+        for (t, task) in tasks
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t["epic"].as_u64() == Some(e as u64))
+        {
+            let id = made_tasks
+                .and_then(|m| m.get(t))
+                .and_then(|m| m["id"].as_str())
+                .unwrap_or("-");
+            out.line(&format!(
+                "  {id:<8} {} ({}, {} points)",
+                task["title"].as_str().unwrap_or(""),
+                task["priority"].as_str().unwrap_or("medium"),
+                task["story_points"]
+            ));
+        }
+    }
+    if dry_run {
+        out.line(&out.paint("dry run: nothing was created", Tone::Dim));
+    }
+}
+
 /// `aido run TASK_ID`: the default (or named) workflow with the task.
 pub async fn run_task(
     args: &GlobalArgs,

@@ -108,8 +108,7 @@ fn build_request(
                     path.display()
                 ))
             })?;
-            let mut env = minijinja::Environment::new();
-            env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
+            let env = crate::workflow::expr::environment();
             env.render_str(
                 &source,
                 minijinja::Value::from(minijinja::value::Serde(scope.json())),

@@ -538,8 +538,7 @@ impl BuiltinAction for RenderTemplate {
     }
     async fn run(&self, _: &BuiltinContext, input: Value) -> Result<Value> {
         let input: RenderTemplateInput = decode("render_template", input)?;
-        let mut env = minijinja::Environment::new();
-        env.set_undefined_behavior(minijinja::UndefinedBehavior::SemiStrict);
+        let env = crate::workflow::expr::environment();
         let values = minijinja::Value::from(minijinja::value::Serde(&input.values));
         let text = env.render_str(&input.template, values).map_err(|err| {
             Error::invalid_input(format!(

@@ -28,6 +28,17 @@ impl std::fmt::Display for ExprError {
 
 impl std::error::Error for ExprError {}
 
+/// A template environment with aido's filters (`slug`, `truncate`) and
+/// undefined values as errors; shared by expressions, prompt templates and
+/// `render_template`, so a filter works the same everywhere.
+pub fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+    env.add_filter("slug", slug_filter);
+    env.add_filter("truncate", truncate_filter);
+    env
+}
+
 /// One `${ ... }` found in a string.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reference<'a> {
@@ -70,13 +81,9 @@ impl Default for Evaluator {
 }
 
 impl Evaluator {
-    /// An evaluator with the standard filters plus `slug`.
+    /// An evaluator with the standard filters plus `slug` and `truncate`.
     pub fn new() -> Self {
-        let mut env = Environment::new();
-        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
-        env.add_filter("slug", slug_filter);
-        env.add_filter("truncate", truncate_filter);
-        Evaluator { env }
+        Evaluator { env: environment() }
     }
 
     /// Evaluates one expression (without `${ }`) in `scope`.

@@ -18,6 +18,10 @@ const SHIPPED: &[(&str, &str)] = &[
         "documentation_only",
         include_str!("shipped/documentation_only.yaml"),
     ),
+    (
+        "project_planning",
+        include_str!("shipped/project_planning.yaml"),
+    ),
 ];
 
 /// A workflow a user can run.
