@@ -123,6 +123,9 @@ pub enum Command {
     /// Work with tasks in the configured tracker.
     #[command(subcommand)]
     Task(TaskCommand),
+    /// The project's metrics (runs, steps, AI spend) in the monitoring
+    /// plugin's format (Prometheus text for the defaults).
+    Metrics,
     /// AI spend by month, workflow and provider.
     Costs {
         /// Only this month (`YYYY-MM`).

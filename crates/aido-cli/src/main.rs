@@ -74,6 +74,7 @@ fn run(cli: &Cli, out: &Output) -> CliResult {
             })?;
             commands::init::run(&dir, out)
         }
+        Command::Metrics => runtime()?.block_on(commands::metrics::run(&cli.global, out)),
         Command::Task(command) => {
             runtime()?.block_on(commands::task::run(&cli.global, command, out))
         }

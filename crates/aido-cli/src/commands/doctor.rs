@@ -67,8 +67,21 @@ pub async fn run(args: &GlobalArgs, out: &Output) -> CliResult {
     }
 
     let unhealthy = rows.iter().filter(|row| !row.health.is_usable()).count();
+    // The scripted provider is only ever used when it is the configured
+    // one; say so, so nobody mistakes replayed answers for a model.
+    let notes: Vec<String> = rows
+        .iter()
+        .filter(|row| row.kind == PluginKind::AiProvider && row.provider == "scripted")
+        .map(|_| {
+            "ai_provider is `scripted`: it replays recorded answers (from .aido/answers or connection.answers) and never calls a model; \
+             configure anthropic, openai or agent_cli for real work, and scripted is not used"
+                .to_owned()
+        })
+        .collect();
     if out.json {
-        out.json(&serde_json::json!({ "healthy": unhealthy == 0, "plugins": rows }));
+        out.json(
+            &serde_json::json!({ "healthy": unhealthy == 0, "plugins": rows, "notes": notes }),
+        );
     } else {
         let mut table = vec![vec![
             "KIND".to_owned(),
@@ -96,6 +109,9 @@ pub async fn run(args: &GlobalArgs, out: &Output) -> CliResult {
             ]);
         }
         out.table(&table);
+        for note in &notes {
+            out.line(&format!("\n{} {note}", out.paint("note:", Tone::Dim)));
+        }
         if unhealthy > 0 {
             out.error(&format!(
                 "\n{unhealthy} plugin{} unhealthy",

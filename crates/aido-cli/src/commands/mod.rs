@@ -6,6 +6,7 @@ pub mod config;
 pub mod demo;
 pub mod doctor;
 pub mod init;
+pub mod metrics;
 pub mod plugin;
 pub mod runs;
 pub mod task;

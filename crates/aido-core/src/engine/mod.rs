@@ -16,6 +16,7 @@ pub mod events;
 mod gateway;
 pub mod retry;
 mod run;
+mod telemetry;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

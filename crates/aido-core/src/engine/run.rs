@@ -171,7 +171,20 @@ impl Runner<'_> {
         {
             tracing::warn!(%err, "could not record an event");
         }
-        self.events.emit(&event);
+        self.notify(&event).await;
+    }
+
+    /// Hands an event to the caller and to the monitoring plugin.
+    async fn notify(&self, event: &RunEvent) {
+        self.events.emit(event);
+        self.telemetry().event(event).await;
+    }
+
+    fn telemetry(&self) -> super::telemetry::Telemetry<'_> {
+        super::telemetry::Telemetry::new(
+            self.inner.plugins.get("monitoring"),
+            &self.file.workflow.name,
+        )
     }
 
     fn init_variables(&mut self, vars: &Value, _resumed: bool) {
@@ -379,7 +392,7 @@ impl Runner<'_> {
                     Some((started_event.kind(), &data)),
                 )
                 .await?;
-            self.events.emit(&started_event);
+            self.notify(&started_event).await;
             let started = Instant::now();
             let outcome = match inputs {
                 Ok(inputs) => self.attempt(step, inputs, &key, &scope).await,
@@ -416,7 +429,7 @@ impl Runner<'_> {
                         )
                         .await?;
                     self.apply_outputs(step, result.output);
-                    self.events.emit(&done);
+                    self.notify(&done).await;
                     return Ok(Ok(()));
                 }
                 Err(error) => {
@@ -635,7 +648,13 @@ impl Runner<'_> {
             step: Some(step.to_owned()),
             idempotency_key: (effect == Effect::Write).then(|| key.to_owned()),
         };
-        instance.call(&cx, action, inputs).await
+        let started = Instant::now();
+        let result = instance.call(&cx, action, inputs).await;
+        let name = &instance.plugin().metadata().name;
+        self.telemetry()
+            .plugin_call(name, action, started.elapsed(), result.is_ok())
+            .await;
+        result
     }
 
     async fn call_builtin(

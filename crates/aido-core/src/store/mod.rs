@@ -793,6 +793,76 @@ impl RunStore {
             .collect()
     }
 
+    /// Totals for metrics: (metric, labels, value) for runs by workflow and
+    /// status, steps by status, and AI spend and tokens by provider and
+    /// model.
+    pub async fn totals(&self) -> StoreResult<Vec<(String, Vec<(String, String)>, f64)>> {
+        let mut out = Vec::new();
+        let runs = sqlx::query(
+            "SELECT workflow, status, COUNT(*) AS n FROM runs GROUP BY workflow, status",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &runs {
+            let n: i64 = row.try_get("n")?;
+            out.push((
+                "aido_runs_total".to_owned(),
+                vec![
+                    ("workflow".to_owned(), row.try_get("workflow")?),
+                    ("status".to_owned(), row.try_get("status")?),
+                ],
+                n as f64,
+            ));
+        }
+        let steps = sqlx::query("SELECT r.workflow AS workflow, s.status AS status, COUNT(*) AS n FROM steps s JOIN runs r ON r.id = s.run_id GROUP BY r.workflow, s.status")
+            .fetch_all(&self.pool)
+            .await?;
+        for row in &steps {
+            let n: i64 = row.try_get("n")?;
+            out.push((
+                "aido_steps_total".to_owned(),
+                vec![
+                    ("workflow".to_owned(), row.try_get("workflow")?),
+                    ("status".to_owned(), row.try_get("status")?),
+                ],
+                n as f64,
+            ));
+        }
+        let costs = sqlx::query(
+            "SELECT provider, model, SUM(cost_usd) AS cost, SUM(input_tokens) AS input, SUM(output_tokens) AS output FROM costs GROUP BY provider, model",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &costs {
+            let labels = vec![
+                ("provider".to_owned(), row.try_get("provider")?),
+                ("model".to_owned(), row.try_get("model")?),
+            ];
+            let input: i64 = row.try_get("input")?;
+            let output: i64 = row.try_get("output")?;
+            out.push((
+                "aido_ai_cost_usd_total".to_owned(),
+                labels.clone(),
+                row.try_get("cost")?,
+            ));
+            let mut with_direction = labels.clone();
+            with_direction.push(("direction".to_owned(), "input".to_owned()));
+            out.push((
+                "aido_ai_tokens_total".to_owned(),
+                with_direction,
+                input as f64,
+            ));
+            let mut with_direction = labels;
+            with_direction.push(("direction".to_owned(), "output".to_owned()));
+            out.push((
+                "aido_ai_tokens_total".to_owned(),
+                with_direction,
+                output as f64,
+            ));
+        }
+        Ok(out)
+    }
+
     fn summary(row: &SqliteRow) -> StoreResult<RunSummary> {
         let status: String = row.try_get("status")?;
         let status = RunStatus::from_str(&status).map_err(StoreError)?;
