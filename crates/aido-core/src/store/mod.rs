@@ -300,6 +300,74 @@ pub struct CostRow {
 #[derive(Debug, Clone)]
 pub struct RunStore {
     pool: SqlitePool,
+    writer: tokio::sync::mpsc::UnboundedSender<PendingWrite>,
+}
+
+/// A state change waiting for the writer.
+struct PendingWrite {
+    /// The statements, without `BEGIN`/`COMMIT`.
+    body: String,
+    /// Told when the change is committed (or failed).
+    done: tokio::sync::oneshot::Sender<StoreResult<()>>,
+}
+
+/// The group-commit writer: state changes that arrive while one is being
+/// written are committed together, in one transaction and one round trip to
+/// SQLite, and each waiter is told only after the commit. Concurrent runs
+/// share the cost of the round trip; a single run loses nothing.
+fn spawn_writer(pool: SqlitePool) -> tokio::sync::mpsc::UnboundedSender<PendingWrite> {
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<PendingWrite>();
+    tokio::spawn(async move {
+        while let Some(first) = receiver.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < 256 {
+                match receiver.try_recv() {
+                    Ok(next) => batch.push(next),
+                    Err(_) => break,
+                }
+            }
+            let combined: String = batch
+                .iter()
+                .map(|w| w.body.as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
+            match run_transaction(&pool, combined).await {
+                Ok(()) => {
+                    for write in batch {
+                        let _ = write.done.send(Ok(()));
+                    }
+                }
+                // Nothing of the batch was committed; write each alone so
+                // that only the bad one fails.
+                Err(_) if batch.len() > 1 => {
+                    for write in batch {
+                        let result = run_transaction(&pool, write.body).await;
+                        let _ = write.done.send(result);
+                    }
+                }
+                Err(err) => {
+                    for write in batch {
+                        let _ = write.done.send(Err(StoreError(err.0.clone())));
+                    }
+                }
+            }
+        }
+    });
+    sender
+}
+
+/// Runs `body` in one transaction, rolling back on failure.
+async fn run_transaction(pool: &SqlitePool, body: String) -> StoreResult<()> {
+    let mut connection = pool.acquire().await?;
+    let script = format!("BEGIN IMMEDIATE;\n{body}\nCOMMIT;");
+    if let Err(err) = sqlx::raw_sql(sqlx::AssertSqlSafe(script))
+        .execute(&mut *connection)
+        .await
+    {
+        let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
+        return Err(err.into());
+    }
+    Ok(())
 }
 
 fn migrator() -> Migrator {
@@ -382,23 +450,19 @@ fn json(row: &SqliteRow, column: &str) -> StoreResult<Option<Value>> {
 
 /// A step starts: $1 run, $2 position, $3 name, $4 attempt, $5 inputs,
 /// $6 time, $7 event kind (or null), $8 event data.
-const STEP_STARTED: &str = "BEGIN IMMEDIATE;
-INSERT INTO steps (run_id, position, name, status, attempt, inputs, started_at) VALUES ($1, $2, $3, 'running', $4, $5, $6)
+const STEP_STARTED: &str = "INSERT INTO steps (run_id, position, name, status, attempt, inputs, started_at) VALUES ($1, $2, $3, 'running', $4, $5, $6)
     ON CONFLICT (run_id, name) DO UPDATE SET status = 'running', attempt = excluded.attempt, inputs = excluded.inputs,
     outputs = NULL, error = NULL, started_at = excluded.started_at, finished_at = NULL;
-INSERT INTO events (run_id, step, kind, data, at) SELECT $1, $3, $7, $8, $6 WHERE $7 IS NOT NULL;
-COMMIT;";
+INSERT INTO events (run_id, step, kind, data, at) SELECT $1, $3, $7, $8, $6 WHERE $7 IS NOT NULL;";
 
 /// A step ends: $1 run, $2 name, $3 status, $4 outputs, $5 error, $6 time,
 /// $7 cost, $8 tokens, $9 idempotency key (or null), $10 action, $11 event
 /// kind (or null), $12 event data.
-const STEP_FINISHED: &str = "BEGIN IMMEDIATE;
-UPDATE steps SET status = $3, outputs = $4, error = $5, finished_at = $6, cost_usd = $7, tokens = $8 WHERE run_id = $1 AND name = $2;
+const STEP_FINISHED: &str = "UPDATE steps SET status = $3, outputs = $4, error = $5, finished_at = $6, cost_usd = $7, tokens = $8 WHERE run_id = $1 AND name = $2;
 INSERT INTO idempotency_keys (key, run_id, step, action, result, created_at) SELECT $9, $1, $2, $10, COALESCE($4, 'null'), $6 WHERE $9 IS NOT NULL
     ON CONFLICT (key) DO UPDATE SET result = excluded.result;
 INSERT INTO events (run_id, step, kind, data, at) SELECT $1, $2, $11, $12, $6 WHERE $11 IS NOT NULL;
-UPDATE runs SET updated_at = $6 WHERE id = $1;
-COMMIT;";
+UPDATE runs SET updated_at = $6 WHERE id = $1;";
 
 const RUN_COLUMNS: &str = "r.id, r.workflow, r.workflow_origin, r.task_id, r.status, r.error, r.workspace, r.created_at, r.updated_at, r.finished_at, r.lease_owner, r.lease_expires_at, \
     COALESCE((SELECT SUM(cost_usd) FROM costs c WHERE c.run_id = r.id), 0.0) AS cost_usd, \
@@ -426,7 +490,8 @@ impl RunStore {
             .connect_with(options)
             .await?;
         migrator().run(&pool).await?;
-        Ok(RunStore { pool })
+        let writer = spawn_writer(pool.clone());
+        Ok(RunStore { pool, writer })
     }
 
     /// A store in memory, for tests and benchmarks.
@@ -438,7 +503,8 @@ impl RunStore {
             .connect_with(options)
             .await?;
         migrator().run(&pool).await?;
-        Ok(RunStore { pool })
+        let writer = spawn_writer(pool.clone());
+        Ok(RunStore { pool, writer })
     }
 
     /// Records a new run, held by `owner` for `lease`.
@@ -645,19 +711,16 @@ impl RunStore {
         self.script(script).await
     }
 
-    /// Runs a script that opens and commits its own transaction: one round
-    /// trip to SQLite for a whole state change. If a statement fails, the
-    /// transaction is rolled back here.
-    async fn script(&self, script: String) -> StoreResult<()> {
-        let mut connection = self.pool.acquire().await?;
-        if let Err(err) = sqlx::raw_sql(sqlx::AssertSqlSafe(script))
-            .execute(&mut *connection)
+    /// Commits a state change through the group-commit writer and waits
+    /// for the commit.
+    async fn script(&self, body: String) -> StoreResult<()> {
+        let (done, committed) = tokio::sync::oneshot::channel();
+        self.writer
+            .send(PendingWrite { body, done })
+            .map_err(|_| StoreError("the store's writer has stopped".to_owned()))?;
+        committed
             .await
-        {
-            let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
-            return Err(err.into());
-        }
-        Ok(())
+            .map_err(|_| StoreError("the store's writer has stopped".to_owned()))?
     }
 
     /// Records a step that was skipped (its condition was false).
