@@ -381,17 +381,14 @@ impl Runner<'_> {
                 attempt,
             };
             let data = serde_json::to_value(&started_event).unwrap_or(Value::Null);
-            self.inner
-                .store
-                .step_started(
-                    self.run_id,
-                    position,
-                    &step.name,
-                    attempt,
-                    inputs_for_record.as_ref(),
-                    Some((started_event.kind(), &data)),
-                )
-                .await?;
+            self.inner.store.step_started_detached(
+                self.run_id,
+                position,
+                &step.name,
+                attempt,
+                inputs_for_record.as_ref(),
+                Some((started_event.kind(), &data)),
+            );
             self.notify(&started_event).await;
             let started = Instant::now();
             let outcome = match inputs {

@@ -296,6 +296,33 @@ pub struct CostRow {
     pub cost_usd: f64,
 }
 
+/// The statements recording a step's start.
+fn step_started_body(
+    run_id: &str,
+    position: usize,
+    name: &str,
+    attempt: u32,
+    inputs: Option<&Value>,
+    event: Option<(&str, &Value)>,
+) -> String {
+    let inputs = inputs.map(Value::to_string);
+    let data = event.map(|(_, data)| data.to_string());
+    let at = now();
+    sql::render(
+        STEP_STARTED,
+        &[
+            Literal::Text(run_id),
+            Literal::Int(position as i64),
+            Literal::Text(name),
+            Literal::Int(i64::from(attempt)),
+            inputs.as_deref().into(),
+            Literal::Text(&at),
+            event.map(|(kind, _)| kind).into(),
+            data.as_deref().into(),
+        ],
+    )
+}
+
 /// The run store.
 #[derive(Debug, Clone)]
 pub struct RunStore {
@@ -338,11 +365,14 @@ fn spawn_writer(pool: SqlitePool) -> tokio::sync::mpsc::UnboundedSender<PendingW
                     }
                 }
                 // Nothing of the batch was committed; write each alone so
-                // that only the bad one fails.
+                // that only the bad one fails (and a detached write's
+                // failure is at least logged).
                 Err(_) if batch.len() > 1 => {
                     for write in batch {
                         let result = run_transaction(&pool, write.body).await;
-                        let _ = write.done.send(result);
+                        if let Err(Err(err)) = write.done.send(result) {
+                            tracing::warn!(%err, "a run store write failed");
+                        }
                     }
                 }
                 Err(err) => {
@@ -653,23 +683,29 @@ impl RunStore {
         inputs: Option<&Value>,
         event: Option<(&str, &Value)>,
     ) -> StoreResult<()> {
-        let inputs = inputs.map(Value::to_string);
-        let data = event.map(|(_, data)| data.to_string());
-        let at = now();
-        let script = sql::render(
-            STEP_STARTED,
-            &[
-                Literal::Text(run_id),
-                Literal::Int(position as i64),
-                Literal::Text(name),
-                Literal::Int(i64::from(attempt)),
-                inputs.as_deref().into(),
-                Literal::Text(&at),
-                event.map(|(kind, _)| kind).into(),
-                data.as_deref().into(),
-            ],
-        );
-        self.script(script).await
+        let body = step_started_body(run_id, position, name, attempt, inputs, event);
+        self.script(body).await
+    }
+
+    /// Like [`step_started`](Self::step_started), without waiting for the
+    /// commit: the record goes to the writer ahead of the step's result, so
+    /// it is committed no later than that result. If the process dies
+    /// before, the step simply shows as not started, and a resume runs it
+    /// (with the same idempotency key) as it would anyway.
+    pub fn step_started_detached(
+        &self,
+        run_id: &str,
+        position: usize,
+        name: &str,
+        attempt: u32,
+        inputs: Option<&Value>,
+        event: Option<(&str, &Value)>,
+    ) {
+        let body = step_started_body(run_id, position, name, attempt, inputs, event);
+        let (done, _ignored) = tokio::sync::oneshot::channel();
+        if self.writer.send(PendingWrite { body, done }).is_err() {
+            tracing::warn!(run_id, step = name, "the store's writer has stopped; the step's start is not recorded");
+        }
     }
 
     /// Records a step's end: its status, output or error, spend, and event.
