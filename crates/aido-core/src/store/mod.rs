@@ -704,7 +704,11 @@ impl RunStore {
         let body = step_started_body(run_id, position, name, attempt, inputs, event);
         let (done, _ignored) = tokio::sync::oneshot::channel();
         if self.writer.send(PendingWrite { body, done }).is_err() {
-            tracing::warn!(run_id, step = name, "the store's writer has stopped; the step's start is not recorded");
+            tracing::warn!(
+                run_id,
+                step = name,
+                "the store's writer has stopped; the step's start is not recorded"
+            );
         }
     }
 
