@@ -129,10 +129,14 @@ async fn measure(
 fn main() {
     let steps = arg("--steps", 20);
     let concurrent = arg("--runs", 64);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    // `--current-thread` measures on a single-threaded runtime, where no
+    // wake-up crosses threads but SQLite's own worker.
+    let mut builder = if std::env::args().any(|a| a == "--current-thread") {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = builder.enable_all().build().expect("a runtime");
     runtime.block_on(async {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let store = RunStore::open(&dir.path().join("runs.db")).await.expect("the store opens");

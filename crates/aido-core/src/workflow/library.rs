@@ -22,6 +22,7 @@ const SHIPPED: &[(&str, &str)] = &[
         "project_planning",
         include_str!("shipped/project_planning.yaml"),
     ),
+    ("hotfix", include_str!("shipped/hotfix.yaml")),
 ];
 
 /// A workflow a user can run.
