@@ -415,7 +415,162 @@ impl AiAccess for NoAi {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+    use std::sync::Mutex;
+
+    use aido_plugin_api::model::ai::{Completion, TokenUsage};
+
     use super::*;
+
+    /// Answers from a queue, and remembers what it was asked.
+    struct QueuedAi {
+        answers: Mutex<Vec<String>>,
+        asked: Mutex<Vec<AiRequest>>,
+    }
+
+    #[async_trait]
+    impl AiAccess for QueuedAi {
+        async fn complete(
+            &self,
+            _: &BuiltinContext,
+            _: u32,
+            request: AiRequest,
+        ) -> Result<Completion> {
+            self.asked.lock().unwrap().push(request);
+            let text = self.answers.lock().unwrap().remove(0);
+            Ok(Completion {
+                text,
+                model: "queued".into(),
+                usage: TokenUsage::default(),
+                cost_usd: 0.0,
+                stop_reason: None,
+            })
+        }
+    }
+
+    fn git(dir: &Path, args: &[&str]) {
+        let status = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// A workspace holding a git working copy `repo` with a failing check.
+    fn workspace() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(&repo).unwrap();
+        std::fs::write(repo.join("value.txt"), "answer = 41\n").unwrap();
+        git(&repo, &["init", "--quiet"]);
+        git(&repo, &["add", "--all"]);
+        git(&repo, &["commit", "--quiet", "-m", "start"]);
+        dir
+    }
+
+    async fn implement(answers: &[&str], dir: &Path) -> (Result<Value>, Vec<AiRequest>) {
+        let ai = Arc::new(QueuedAi {
+            answers: Mutex::new(answers.iter().map(|s| s.to_string()).collect()),
+            asked: Mutex::default(),
+        });
+        let builtins = all_builtins(&Default::default(), ai.clone());
+        let cx = BuiltinContext {
+            run_id: "r".into(),
+            step: "implement".into(),
+            workspace: dir.to_owned(),
+            idempotency_key: "k".into(),
+        };
+        let input = json!({
+            "task": {"id": "T-1", "title": "Make the answer 42"},
+            "workdir": "repo",
+            "test_command": ["grep", "-q", "answer = 42", "value.txt"],
+            "max_edit_rounds": 2,
+            "max_fix_rounds": 1,
+        });
+        let result = builtins.get("implement").unwrap().run(&cx, input).await;
+        let asked = ai.asked.lock().unwrap().clone();
+        (result, asked)
+    }
+
+    const GOOD: &str =
+        "Fixed.\n\nvalue.txt\n<<<<<<< SEARCH\nanswer = 41\n=======\nanswer = 42\n>>>>>>> REPLACE\n";
+    const WRONG_SEARCH: &str =
+        "value.txt\n<<<<<<< SEARCH\nanswer = 40\n=======\nanswer = 42\n>>>>>>> REPLACE\n";
+    const WRONG_FIX: &str =
+        "value.txt\n<<<<<<< SEARCH\nanswer = 41\n=======\nanswer = 43\n>>>>>>> REPLACE\n";
+    const SECOND_FIX: &str =
+        "value.txt\n<<<<<<< SEARCH\nanswer = 43\n=======\nanswer = 42\n>>>>>>> REPLACE\n";
+
+    #[tokio::test]
+    async fn refused_edits_go_back_to_the_model_with_the_reason() {
+        let dir = workspace();
+        let (result, asked) = implement(&[WRONG_SEARCH, GOOD], dir.path()).await;
+        let output = result.unwrap();
+        assert_eq!(output["edit_rounds"], 2);
+        assert_eq!(output["files"], json!(["value.txt"]));
+        assert_eq!(output["test"]["success"], true);
+        let feedback = &asked[1].messages.last().unwrap().content;
+        assert!(
+            feedback.contains("None of your edits were applied")
+                && feedback.contains("answer = 40"),
+            "{feedback}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("repo/value.txt")).unwrap(),
+            "answer = 42\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn failing_tests_go_back_for_a_fix() {
+        let dir = workspace();
+        let (result, asked) = implement(&[WRONG_FIX, SECOND_FIX], dir.path()).await;
+        let output = result.unwrap();
+        assert_eq!(output["fix_rounds"], 1);
+        assert!(
+            asked[1].messages.last().unwrap().content.contains("fails"),
+            "{:?}",
+            asked[1].messages
+        );
+        assert_eq!(
+            asked[0].workdir.as_deref(),
+            Some(dir.path().join("repo").to_str().unwrap())
+        );
+    }
+
+    #[tokio::test]
+    async fn the_run_fails_clearly_when_tests_still_fail() {
+        let dir = workspace();
+        let (result, _) = implement(
+            &[
+                WRONG_FIX,
+                "value.txt\n<<<<<<< SEARCH\nanswer = 43\n=======\nanswer = 44\n>>>>>>> REPLACE\n",
+            ],
+            dir.path(),
+        )
+        .await;
+        let err = result.unwrap_err().to_string();
+        assert!(err.contains("still fails after 1 fix round"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn edits_that_never_apply_fail_and_write_nothing() {
+        let dir = workspace();
+        let (result, _) = implement(
+            &[WRONG_SEARCH, "/etc/passwd\n<<<<<<< WRITE\nx\n>>>>>>> END\n"],
+            dir.path(),
+        )
+        .await;
+        let err = result.unwrap_err().to_string();
+        assert!(err.contains("did not apply after 2 round"), "{err}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("repo/value.txt")).unwrap(),
+            "answer = 41\n"
+        );
+    }
 
     #[test]
     fn explanations_leave_out_edit_blocks() {
