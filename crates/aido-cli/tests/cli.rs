@@ -1,35 +1,14 @@
 //! The `aido` binary, run as a user runs it, in temporary project folders.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-use serde_json::Value;
+use common::{json, text};
+
+use std::path::Path;
+use std::process::Output;
 
 fn aido(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_aido"));
-    command
-        .current_dir(dir)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("AIDO_CONFIG")
-        .env_remove("AIDO_LOG");
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command.output().expect("the aido binary runs")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|err| panic!("stdout is not JSON ({err}):\n{}", text(output)))
+    common::aido_with_env(dir, args, env)
 }
 
 const KINDS: [&str; 6] = [

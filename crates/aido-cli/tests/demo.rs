@@ -1,36 +1,15 @@
 //! `aido demo` and `aido run`, checked the way a newcomer would: every path
 //! and id in the summary exists and is what it claims.
 
+mod common;
+
+use common::{aido, aido_command, text};
+
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-
-fn aido_command(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_aido"));
-    command
-        .current_dir(dir)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("AIDO_CONFIG")
-        .env_remove("AIDO_LOG");
-    command
-}
-
-fn aido(dir: &Path, args: &[&str]) -> Output {
-    aido_command(dir, args)
-        .output()
-        .expect("the aido binary runs")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let output = Command::new("git")

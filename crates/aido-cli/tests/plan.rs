@@ -1,27 +1,10 @@
 //! `aido plan`: a project description becomes epics and tasks.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+
+use common::{aido, text};
 
 use serde_json::Value;
-
-fn aido(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aido"))
-        .current_dir(dir)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("AIDO_CONFIG")
-        .output()
-        .expect("the aido binary runs")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
 
 const PLAN: &str = r#"- step: plan_project
   answer: |

@@ -1,30 +1,11 @@
 //! `aido task`: a task round-trips through every status with comments and
 //! history, and concurrent processes lose no comment.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+
+use common::{aido, ok};
 
 use serde_json::Value;
-
-fn aido(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_aido"))
-        .current_dir(dir)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("AIDO_CONFIG")
-        .output()
-        .expect("the aido binary runs")
-}
-
-fn ok(output: Output) -> Output {
-    assert!(
-        output.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
 
 #[test]
 fn a_task_round_trips_through_every_status_with_comments_and_history() {

@@ -1,41 +1,14 @@
 //! Workflows through the `aido` binary: validation, runs, a SIGKILL and a
 //! resume that makes every side effect exactly once, budgets.
 
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use common::{aido, aido_command, json, text};
+
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-
-fn aido_command(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_aido"));
-    command
-        .current_dir(dir)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("AIDO_CONFIG")
-        .env_remove("AIDO_LOG");
-    command
-}
-
-fn aido(dir: &Path, args: &[&str]) -> Output {
-    aido_command(dir, args)
-        .output()
-        .expect("the aido binary runs")
-}
-
-fn text(output: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|err| panic!("not JSON ({err}):\n{}", text(output)))
-}
 
 const FLOW: &str = r#"
 name: demo_flow
