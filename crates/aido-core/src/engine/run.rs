@@ -18,6 +18,10 @@ use crate::workflow::expr::Scope;
 use crate::workflow::model::{OnError, Outputs, RollbackAction, Step, StepType};
 use crate::workflow::validate::WorkflowFile;
 
+/// How long a step runs before its start is committed on its own (so that
+/// `aido runs show` shows it running, and a crash leaves it visible).
+const SHOW_RUNNING_AFTER: Duration = Duration::from_millis(20);
+
 /// What a step's body produced.
 pub(super) struct StepResult {
     pub output: Value,
@@ -304,6 +308,7 @@ impl Runner<'_> {
                                 (0.0, 0),
                                 None,
                                 None,
+                                None,
                             )
                             .await?;
                         self.emit(RunEvent::StepFailed {
@@ -381,19 +386,37 @@ impl Runner<'_> {
                 attempt,
             };
             let data = serde_json::to_value(&started_event).unwrap_or(Value::Null);
-            self.inner.store.step_started_detached(
+            let mut start = Some(self.inner.store.prepare_step_started(
                 self.run_id,
                 position,
                 &step.name,
                 attempt,
                 inputs_for_record.as_ref(),
                 Some((started_event.kind(), &data)),
-            );
+            ));
             self.notify(&started_event).await;
             let started = Instant::now();
-            let outcome = match inputs {
-                Ok(inputs) => self.attempt(step, inputs, &key, &scope).await,
-                Err(err) => Err(Error::invalid_input(format!("inputs: {err}"))),
+            let outcome = {
+                let body = async {
+                    match inputs {
+                        Ok(inputs) => self.attempt(step, inputs, &key, &scope).await,
+                        Err(err) => Err(Error::invalid_input(format!("inputs: {err}"))),
+                    }
+                };
+                tokio::pin!(body);
+                // A step that takes a while is recorded as running while it
+                // runs; a quick one has its start committed with its end, in
+                // one transaction.
+                tokio::select! {
+                    biased;
+                    outcome = &mut body => outcome,
+                    () = tokio::time::sleep(SHOW_RUNNING_AFTER) => {
+                        if let Some(start) = start.take() {
+                            self.inner.store.write_detached(start);
+                        }
+                        body.await
+                    }
+                }
             };
             let outcome = match outcome {
                 Ok(result) => self.validate_output(step, result),
@@ -423,6 +446,7 @@ impl Runner<'_> {
                             (result.cost_usd, result.tokens),
                             idempotency,
                             Some((done.kind(), &data)),
+                            start.take(),
                         )
                         .await?;
                     self.apply_outputs(step, result.output);
@@ -444,6 +468,7 @@ impl Runner<'_> {
                             (0.0, 0),
                             None,
                             None,
+                            start.take(),
                         )
                         .await?;
                     if again {

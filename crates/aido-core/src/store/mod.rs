@@ -330,6 +330,11 @@ pub struct RunStore {
     writer: tokio::sync::mpsc::UnboundedSender<PendingWrite>,
 }
 
+/// A state change rendered but not yet sent (see
+/// [`RunStore::prepare_step_started`]).
+#[derive(Debug)]
+pub struct PreparedWrite(String);
+
 /// A state change waiting for the writer.
 struct PendingWrite {
     /// The statements, without `BEGIN`/`COMMIT`.
@@ -687,12 +692,10 @@ impl RunStore {
         self.script(body).await
     }
 
-    /// Like [`step_started`](Self::step_started), without waiting for the
-    /// commit: the record goes to the writer ahead of the step's result, so
-    /// it is committed no later than that result. If the process dies
-    /// before, the step simply shows as not started, and a resume runs it
-    /// (with the same idempotency key) as it would anyway.
-    pub fn step_started_detached(
+    /// The record of a step's start, not yet written: either sent on its
+    /// own with [`write_detached`](Self::write_detached) or committed with
+    /// the step's end by [`step_finished`](Self::step_finished).
+    pub fn prepare_step_started(
         &self,
         run_id: &str,
         position: usize,
@@ -700,15 +703,27 @@ impl RunStore {
         attempt: u32,
         inputs: Option<&Value>,
         event: Option<(&str, &Value)>,
-    ) {
-        let body = step_started_body(run_id, position, name, attempt, inputs, event);
+    ) -> PreparedWrite {
+        PreparedWrite(step_started_body(
+            run_id, position, name, attempt, inputs, event,
+        ))
+    }
+
+    /// Sends a prepared write to the writer without waiting for the commit:
+    /// it is committed no later than anything this run writes after it. If
+    /// the process dies before, a step simply shows as not started, and a
+    /// resume runs it (with the same idempotency key) as it would anyway.
+    pub fn write_detached(&self, write: PreparedWrite) {
         let (done, _ignored) = tokio::sync::oneshot::channel();
-        if self.writer.send(PendingWrite { body, done }).is_err() {
-            tracing::warn!(
-                run_id,
-                step = name,
-                "the store's writer has stopped; the step's start is not recorded"
-            );
+        if self
+            .writer
+            .send(PendingWrite {
+                body: write.0,
+                done,
+            })
+            .is_err()
+        {
+            tracing::warn!("the store's writer has stopped; a step's start is not recorded");
         }
     }
 
@@ -726,6 +741,7 @@ impl RunStore {
         spend: (f64, u64),
         idempotency: Option<(&str, &str)>,
         event: Option<(&str, &Value)>,
+        start: Option<PreparedWrite>,
     ) -> StoreResult<()> {
         let idempotency = idempotency.filter(|_| status == StepStatus::Succeeded);
         let outputs = outputs.map(Value::to_string);
@@ -748,6 +764,11 @@ impl RunStore {
                 data.as_deref().into(),
             ],
         );
+        // A start not written yet goes first, in the same transaction.
+        let script = match start {
+            Some(PreparedWrite(start)) => format!("{start}\n{script}"),
+            None => script,
+        };
         self.script(script).await
     }
 
