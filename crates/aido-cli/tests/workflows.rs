@@ -250,3 +250,100 @@ fn workflows_are_listed_and_interrupted_runs_can_be_cancelled() {
     let costs = json(&aido(dir.path(), &["costs", "--json"]));
     assert_eq!(costs["total_usd"], 0.0);
 }
+
+#[test]
+fn a_workflow_using_every_field_validates_and_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join(".aido/answers")).unwrap();
+    std::fs::write(
+        dir.path().join(".aido/answers/a.yaml"),
+        "- step: think\n  answer: '{\"steps\": [\"one\", \"two\"]}'\n- step: summarize\n  answer: Done in two steps.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("summary.j2"),
+        "Summarize: {% for s in plan.steps %}{{ s }}; {% endfor %}",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("every.yaml"),
+        r#"
+name: every_field
+description: uses every field of the format
+version: "2.1"
+metadata: { owner: team }
+variables: { title: Demo, flaky: false }
+prerequisites:
+  - condition: "${ title }"
+    error_message: a title is needed
+steps:
+  - name: make
+    description: a task
+    type: plugin_action
+    plugin: task_management
+    action: create_task
+    inputs: { title: "${ title }" }
+    outputs: task
+    timeout: 30
+    on_error: retry
+    retry_count: 2
+    retry_delay: 0.01
+    validation:
+      conditions: ["${ output.id }"]
+      error_message: the task has no id
+    rollback: { plugin: task_management, action: update_task_status, inputs: { task_id: "${ output.id }", status: done } }
+  - name: think
+    type: ai_action
+    prompt: "Plan ${ task.title }"
+    system: You plan.
+    output_schema: { type: object, required: [steps] }
+    max_tokens: 200
+    temperature: 0.1
+    cost_limit: 1.0
+    outputs: plan
+  - name: summarize
+    prompt_template: summary.j2
+    outputs: summary
+  - name: skipped
+    action: fail
+    condition: "${ flaky }"
+    inputs: { message: never }
+  - name: tolerated
+    action: run_command
+    inputs: { command: [sh, -c, "exit 3"] }
+    on_error: continue
+  - name: record
+    action: set
+    inputs: { summary: "${ summary }", steps: "${ plan.steps | length }" }
+    outputs: { steps: step_count }
+"#,
+    )
+    .unwrap();
+    let valid = aido(dir.path(), &["workflow", "validate", "every.yaml"]);
+    assert!(valid.status.success(), "{}", text(&valid));
+    let output = aido(dir.path(), &["workflow", "run", "every.yaml", "--json"]);
+    assert!(output.status.success(), "{}", text(&output));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let last: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let run_id = last["run_id"].as_str().unwrap();
+    let shown = json(&aido(dir.path(), &["runs", "show", run_id, "--json"]));
+    let statuses: Vec<(&str, &str)> = shown["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["name"].as_str().unwrap(), s["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        statuses,
+        vec![
+            ("make", "succeeded"),
+            ("think", "succeeded"),
+            ("summarize", "succeeded"),
+            ("skipped", "skipped"),
+            ("tolerated", "failed"),
+            ("record", "succeeded"),
+        ]
+    );
+    assert_eq!(shown["steps"][5]["outputs"]["steps"], 2);
+    assert_eq!(shown["steps"][2]["outputs"], "Done in two steps.");
+}
