@@ -70,6 +70,13 @@ impl Monitoring for NoOp {
 
 fn workflow(steps: usize) -> String {
     let mut text = String::from("name: bench\nsteps:\n");
+    if std::env::args().any(|a| a == "--builtin") {
+        // The same with a built-in `set`: no plugin call, no telemetry.
+        for i in 0..steps {
+            text.push_str(&format!("  - name: s{i}\n    action: set\n    inputs: {{ name: \"step ${{ run_id }} {i}\" }}\n"));
+        }
+        return text;
+    }
     for i in 0..steps {
         // A side-effecting plugin action with an evaluated input: the full
         // path (render, call, idempotency key, durable commit, events).

@@ -296,31 +296,64 @@ pub struct CostRow {
     pub cost_usd: f64,
 }
 
-/// The statements recording a step's start.
-fn step_started_body(
-    run_id: &str,
-    position: usize,
-    name: &str,
-    attempt: u32,
-    inputs: Option<&Value>,
-    event: Option<(&str, &Value)>,
-) -> String {
-    let inputs = inputs.map(Value::to_string);
-    let data = event.map(|(_, data)| data.to_string());
-    let at = now();
-    sql::render(
-        STEP_STARTED,
-        &[
-            Literal::Text(run_id),
-            Literal::Int(position as i64),
-            Literal::Text(name),
-            Literal::Int(i64::from(attempt)),
-            inputs.as_deref().into(),
-            Literal::Text(&at),
-            event.map(|(kind, _)| kind).into(),
-            data.as_deref().into(),
-        ],
-    )
+/// A step's start, rendered when it is written: on its own (a step that
+/// takes a while) or together with the step's end (a quick one).
+#[derive(Debug)]
+pub struct StepStart {
+    run_id: String,
+    position: i64,
+    name: String,
+    attempt: i64,
+    inputs: Option<String>,
+    event: Option<(String, String)>,
+    at: String,
+}
+
+impl StepStart {
+    /// The statements recording the start alone.
+    fn body(&self) -> String {
+        let mut body = sql::render(
+            STEP_STARTED,
+            &[
+                Literal::Text(&self.run_id),
+                Literal::Int(self.position),
+                Literal::Text(&self.name),
+                Literal::Int(self.attempt),
+                self.inputs.as_deref().into(),
+                Literal::Text(&self.at),
+            ],
+        );
+        if let Some((kind, data)) = &self.event {
+            body.push_str(&event_insert(
+                &self.run_id,
+                &self.name,
+                &[(kind, data, &self.at)],
+            ));
+        }
+        body
+    }
+}
+
+/// One `INSERT` of events (`(kind, data, at)`) of a step.
+fn event_insert(run_id: &str, step: &str, events: &[(&str, &str, &str)]) -> String {
+    let mut sql = String::from("\nINSERT INTO events (run_id, step, kind, data, at) VALUES ");
+    for (i, (kind, data, at)) in events.iter().enumerate() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&sql::render(
+            "($1, $2, $3, $4, $5)",
+            &[
+                Literal::Text(run_id),
+                Literal::Text(step),
+                Literal::Text(kind),
+                Literal::Text(data),
+                Literal::Text(at),
+            ],
+        ));
+    }
+    sql.push(';');
+    sql
 }
 
 /// The run store.
@@ -329,11 +362,6 @@ pub struct RunStore {
     pool: SqlitePool,
     writer: tokio::sync::mpsc::UnboundedSender<PendingWrite>,
 }
-
-/// A state change rendered but not yet sent (see
-/// [`RunStore::prepare_step_started`]).
-#[derive(Debug)]
-pub struct PreparedWrite(String);
 
 /// A state change waiting for the writer.
 struct PendingWrite {
@@ -484,20 +512,28 @@ fn json(row: &SqliteRow, column: &str) -> StoreResult<Option<Value>> {
 }
 
 /// A step starts: $1 run, $2 position, $3 name, $4 attempt, $5 inputs,
-/// $6 time, $7 event kind (or null), $8 event data.
+/// $6 time.
 const STEP_STARTED: &str = "INSERT INTO steps (run_id, position, name, status, attempt, inputs, started_at) VALUES ($1, $2, $3, 'running', $4, $5, $6)
     ON CONFLICT (run_id, name) DO UPDATE SET status = 'running', attempt = excluded.attempt, inputs = excluded.inputs,
-    outputs = NULL, error = NULL, started_at = excluded.started_at, finished_at = NULL;
-INSERT INTO events (run_id, step, kind, data, at) SELECT $1, $3, $7, $8, $6 WHERE $7 IS NOT NULL;";
+    outputs = NULL, error = NULL, started_at = excluded.started_at, finished_at = NULL;";
 
-/// A step ends: $1 run, $2 name, $3 status, $4 outputs, $5 error, $6 time,
-/// $7 cost, $8 tokens, $9 idempotency key (or null), $10 action, $11 event
-/// kind (or null), $12 event data.
-const STEP_FINISHED: &str = "UPDATE steps SET status = $3, outputs = $4, error = $5, finished_at = $6, cost_usd = $7, tokens = $8 WHERE run_id = $1 AND name = $2;
-INSERT INTO idempotency_keys (key, run_id, step, action, result, created_at) SELECT $9, $1, $2, $10, COALESCE($4, 'null'), $6 WHERE $9 IS NOT NULL
-    ON CONFLICT (key) DO UPDATE SET result = excluded.result;
-INSERT INTO events (run_id, step, kind, data, at) SELECT $1, $2, $11, $12, $6 WHERE $11 IS NOT NULL;
-UPDATE runs SET updated_at = $6 WHERE id = $1;";
+/// A started step ends: $1 run, $2 name, $3 status, $4 outputs, $5 error,
+/// $6 time, $7 cost, $8 tokens.
+const STEP_FINISHED: &str = "UPDATE steps SET status = $3, outputs = $4, error = $5, finished_at = $6, cost_usd = $7, tokens = $8 WHERE run_id = $1 AND name = $2;";
+
+/// A quick step, started and ended in one: $1 run, $2 position, $3 name,
+/// $4 attempt, $5 inputs, $6 start time, $7 status, $8 outputs, $9 error,
+/// $10 end time, $11 cost, $12 tokens.
+const STEP_COMPLETED: &str = "INSERT INTO steps (run_id, position, name, status, attempt, inputs, outputs, error, started_at, finished_at, cost_usd, tokens)
+    VALUES ($1, $2, $3, $7, $4, $5, $8, $9, $6, $10, $11, $12)
+    ON CONFLICT (run_id, name) DO UPDATE SET status = excluded.status, attempt = excluded.attempt, inputs = excluded.inputs,
+    outputs = excluded.outputs, error = excluded.error, started_at = excluded.started_at, finished_at = excluded.finished_at,
+    cost_usd = excluded.cost_usd, tokens = excluded.tokens;";
+
+/// A side effect's key: $1 key, $2 run, $3 step, $4 action, $5 result,
+/// $6 time.
+const IDEMPOTENCY_KEY: &str = "\nINSERT INTO idempotency_keys (key, run_id, step, action, result, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+    ON CONFLICT (key) DO UPDATE SET result = excluded.result;";
 
 const RUN_COLUMNS: &str = "r.id, r.workflow, r.workflow_origin, r.task_id, r.status, r.error, r.workspace, r.created_at, r.updated_at, r.finished_at, r.lease_owner, r.lease_expires_at, \
     COALESCE((SELECT SUM(cost_usd) FROM costs c WHERE c.run_id = r.id), 0.0) AS cost_usd, \
@@ -688,13 +724,13 @@ impl RunStore {
         inputs: Option<&Value>,
         event: Option<(&str, &Value)>,
     ) -> StoreResult<()> {
-        let body = step_started_body(run_id, position, name, attempt, inputs, event);
-        self.script(body).await
+        let start = self.prepare_step_started(run_id, position, name, attempt, inputs, event);
+        self.script(start.body()).await
     }
 
-    /// The record of a step's start, not yet written: either sent on its
-    /// own with [`write_detached`](Self::write_detached) or committed with
-    /// the step's end by [`step_finished`](Self::step_finished).
+    /// A step's start, not yet written: either sent on its own with
+    /// [`write_detached`](Self::write_detached) or committed with the step's
+    /// end by [`step_finished`](Self::step_finished).
     pub fn prepare_step_started(
         &self,
         run_id: &str,
@@ -703,22 +739,28 @@ impl RunStore {
         attempt: u32,
         inputs: Option<&Value>,
         event: Option<(&str, &Value)>,
-    ) -> PreparedWrite {
-        PreparedWrite(step_started_body(
-            run_id, position, name, attempt, inputs, event,
-        ))
+    ) -> StepStart {
+        StepStart {
+            run_id: run_id.to_owned(),
+            position: position as i64,
+            name: name.to_owned(),
+            attempt: i64::from(attempt),
+            inputs: inputs.map(Value::to_string),
+            event: event.map(|(kind, data)| (kind.to_owned(), data.to_string())),
+            at: now(),
+        }
     }
 
-    /// Sends a prepared write to the writer without waiting for the commit:
+    /// Sends a step's start to the writer without waiting for the commit:
     /// it is committed no later than anything this run writes after it. If
-    /// the process dies before, a step simply shows as not started, and a
+    /// the process dies before, the step simply shows as not started, and a
     /// resume runs it (with the same idempotency key) as it would anyway.
-    pub fn write_detached(&self, write: PreparedWrite) {
+    pub fn write_detached(&self, start: StepStart) {
         let (done, _ignored) = tokio::sync::oneshot::channel();
         if self
             .writer
             .send(PendingWrite {
-                body: write.0,
+                body: start.body(),
                 done,
             })
             .is_err()
@@ -741,34 +783,74 @@ impl RunStore {
         spend: (f64, u64),
         idempotency: Option<(&str, &str)>,
         event: Option<(&str, &Value)>,
-        start: Option<PreparedWrite>,
+        start: Option<StepStart>,
     ) -> StoreResult<()> {
         let idempotency = idempotency.filter(|_| status == StepStatus::Succeeded);
         let outputs = outputs.map(Value::to_string);
         let data = event.map(|(_, data)| data.to_string());
         let at = now();
-        let script = sql::render(
-            STEP_FINISHED,
-            &[
-                Literal::Text(run_id),
-                Literal::Text(name),
-                Literal::Text(status.as_str()),
-                outputs.as_deref().into(),
-                error.into(),
-                Literal::Text(&at),
-                Literal::Real(spend.0),
-                Literal::Int(i64::try_from(spend.1).unwrap_or(i64::MAX)),
-                idempotency.map(|(key, _)| key).into(),
-                idempotency.map(|(_, action)| action).into(),
-                event.map(|(kind, _)| kind).into(),
-                data.as_deref().into(),
-            ],
-        );
-        // A start not written yet goes first, in the same transaction.
-        let script = match start {
-            Some(PreparedWrite(start)) => format!("{start}\n{script}"),
-            None => script,
+        let tokens = Literal::Int(i64::try_from(spend.1).unwrap_or(i64::MAX));
+        let mut script = match &start {
+            // Started and ended in one: one row written once.
+            Some(start) => sql::render(
+                STEP_COMPLETED,
+                &[
+                    Literal::Text(run_id),
+                    Literal::Int(start.position),
+                    Literal::Text(name),
+                    Literal::Int(start.attempt),
+                    start.inputs.as_deref().into(),
+                    Literal::Text(&start.at),
+                    Literal::Text(status.as_str()),
+                    outputs.as_deref().into(),
+                    error.into(),
+                    Literal::Text(&at),
+                    Literal::Real(spend.0),
+                    tokens,
+                ],
+            ),
+            None => sql::render(
+                STEP_FINISHED,
+                &[
+                    Literal::Text(run_id),
+                    Literal::Text(name),
+                    Literal::Text(status.as_str()),
+                    outputs.as_deref().into(),
+                    error.into(),
+                    Literal::Text(&at),
+                    Literal::Real(spend.0),
+                    tokens,
+                ],
+            ),
         };
+        let mut events: Vec<(&str, &str, &str)> = Vec::new();
+        if let Some(StepStart {
+            event: Some((kind, data)),
+            at,
+            ..
+        }) = &start
+        {
+            events.push((kind, data, at));
+        }
+        if let (Some((kind, _)), Some(data)) = (event, data.as_deref()) {
+            events.push((kind, data, &at));
+        }
+        if !events.is_empty() {
+            script.push_str(&event_insert(run_id, name, &events));
+        }
+        if let Some((key, action)) = idempotency {
+            script.push_str(&sql::render(
+                IDEMPOTENCY_KEY,
+                &[
+                    Literal::Text(key),
+                    Literal::Text(run_id),
+                    Literal::Text(name),
+                    Literal::Text(action),
+                    Literal::Text(outputs.as_deref().unwrap_or("null")),
+                    Literal::Text(&at),
+                ],
+            ));
+        }
         self.script(script).await
     }
 
