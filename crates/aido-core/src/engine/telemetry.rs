@@ -45,12 +45,12 @@ impl<'a> Telemetry<'a> {
                 .collect::<BTreeMap<_, _>>(),
             help: Some(help.to_owned()),
         };
-        let input = match serde_json::to_value(&metric) {
-            Ok(input) => input,
-            Err(_) => return,
+        // A typed call: no JSON on the way, since this runs for every step.
+        let PluginInstance::Monitoring(monitoring) = monitoring else {
+            return;
         };
         if let Err(err) = monitoring
-            .call(&CallContext::detached(), "record_metric", input)
+            .record_metric(&CallContext::detached(), metric)
             .await
         {
             tracing::debug!(%err, metric = name, "the monitoring plugin refused a metric");
