@@ -44,7 +44,7 @@
 //! `get_user_info` answers with the local user (`$USER`) whatever the name,
 //! since the only person at a console is the one running aido.
 
-mod base64;
+pub(crate) mod base64;
 
 use std::collections::BTreeMap;
 use std::fs::{self, OpenOptions};

@@ -8,14 +8,20 @@
 #![deny(missing_docs)]
 
 mod agent_cli;
+mod ai_chat;
 mod ai_pricing;
+mod anthropic;
+mod connected;
 mod console;
 mod fs_util;
 mod git;
+mod http;
 mod local_tasks;
 mod markdown_docs;
 mod monitoring;
+mod openai;
 mod scripted;
+mod webhook;
 
 use aido_plugin_api::PluginFactory;
 
@@ -26,8 +32,11 @@ pub fn builtins() -> Vec<PluginFactory> {
         markdown_docs::factory(),
         git::factory(),
         console::factory(),
+        webhook::factory(),
         scripted::factory(),
         agent_cli::factory(),
+        anthropic::factory(),
+        openai::factory(),
         monitoring::log::factory(),
         monitoring::prometheus::factory(),
     ]
