@@ -52,6 +52,7 @@
 #![deny(missing_docs)]
 
 pub mod anthropic;
+pub mod conformance;
 mod faults;
 mod incoming;
 pub mod openai;
