@@ -157,6 +157,82 @@ pub(crate) fn unknown_action(kind: PluginKind, action: &str) -> Error {
     ))
 }
 
+pub(crate) fn decode_output<T: DeserializeOwned>(
+    action: &str,
+    output: serde_json::Value,
+) -> Result<T> {
+    serde_json::from_value(output).map_err(|err| {
+        Error::invalid_response(format!(
+            "the output of `{action}` does not fit its schema: {}",
+            crate::plugin::describe_serde_error(&err)
+        ))
+    })
+}
+
+/// A plugin whose actions travel as JSON: an external plugin process, or
+/// any other transport. Wrapped in [`Forward`], it implements every kind
+/// trait, so the engine uses it exactly like a built-in plugin.
+#[async_trait::async_trait]
+pub trait Transport: Plugin {
+    /// Calls `action` of `kind` with JSON named parameters.
+    async fn call_action(
+        &self,
+        cx: &CallContext,
+        kind: PluginKind,
+        action: &str,
+        input: serde_json::Value,
+    ) -> Result<serde_json::Value>;
+}
+
+/// Makes a [`Transport`] a typed plugin of every kind: each kind method
+/// encodes its input, calls [`Transport::call_action`] and decodes the
+/// output against the catalog's types.
+pub struct Forward<T>(T);
+
+impl<T: Transport> Forward<T> {
+    /// Wraps a transport.
+    pub fn new(transport: T) -> Self {
+        Forward(transport)
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.0
+    }
+
+    /// The plugin as an instance of `kind`.
+    pub fn into_instance(self, kind: PluginKind) -> PluginInstance {
+        let this = Arc::new(self);
+        match kind {
+            PluginKind::TaskManagement => PluginInstance::TaskManagement(this),
+            PluginKind::VersionControl => PluginInstance::VersionControl(this),
+            PluginKind::Documentation => PluginInstance::Documentation(this),
+            PluginKind::Communication => PluginInstance::Communication(this),
+            PluginKind::AiProvider => PluginInstance::AiProvider(this),
+            PluginKind::Monitoring => PluginInstance::Monitoring(this),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl<T: Transport> Plugin for Forward<T> {
+    fn metadata(&self) -> &crate::PluginMetadata {
+        self.0.metadata()
+    }
+    fn validate_config(&self, config: &crate::PluginConfig) -> Vec<crate::ConfigProblem> {
+        self.0.validate_config(config)
+    }
+    async fn connect(&self, config: &crate::PluginConfig) -> Result<()> {
+        self.0.connect(config).await
+    }
+    async fn disconnect(&self) -> Result<()> {
+        self.0.disconnect().await
+    }
+    async fn health_check(&self) -> crate::Health {
+        self.0.health_check().await
+    }
+}
+
 /// A plugin ready for use, typed by its kind.
 #[derive(Clone)]
 pub enum PluginInstance {

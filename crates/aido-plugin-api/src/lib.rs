@@ -75,7 +75,7 @@ mod plugin;
 mod secret;
 
 pub use async_trait::async_trait;
-pub use catalog::{ActionSpec, Effect, PluginInstance};
+pub use catalog::{ActionSpec, Effect, Forward, PluginInstance, Transport};
 pub use error::{Error, ErrorKind, Result};
 pub use factory::PluginFactory;
 pub use kinds::{

@@ -74,6 +74,22 @@ macro_rules! plugin_kind {
             )*]
         }
 
+        #[async_trait::async_trait]
+        impl<T: $crate::catalog::Transport> $Trait for $crate::catalog::Forward<T> {
+            $(
+                async fn $method(
+                    &self,
+                    cx: &$crate::CallContext,
+                    input: $Input,
+                ) -> $crate::Result<$Output> {
+                    let action = stringify!($method);
+                    let input = $crate::catalog::encode_output(action, &input)?;
+                    let output = self.transport().call_action(cx, $crate::PluginKind::$Kind, action, input).await?;
+                    $crate::catalog::decode_output(action, output)
+                }
+            )*
+        }
+
         /// Decodes `input`, calls `action` on `plugin`, encodes the output.
         pub(crate) async fn dispatch(
             plugin: &dyn $Trait,
