@@ -165,6 +165,18 @@ pub enum PluginCommand {
         #[arg(long, value_name = "KIND")]
         kind: Option<String>,
     },
+    /// Add an external plugin (a folder holding `plugin.toml`, or a name on
+    /// the plugin search path): its handshake runs once and its entry
+    /// file's sha256 is recorded in `aido-plugins.lock`.
+    Add {
+        /// The plugin's folder, manifest or name.
+        path: String,
+    },
+    /// Remove an external plugin from `aido-plugins.lock`.
+    Remove {
+        /// The plugin's name.
+        name: String,
+    },
     /// List the action catalog: every kind's actions with their schemas.
     Actions {
         /// Only this kind's actions.

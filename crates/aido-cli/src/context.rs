@@ -34,10 +34,39 @@ pub fn protect_environment_secrets() {
     register_secrets(values);
 }
 
-/// Every plugin built into this binary.
+/// Every plugin built into this binary, and the external plugins the
+/// project added (`aido-plugins.lock`; nothing is started here).
 pub fn registry() -> CliResult<Registry> {
-    Registry::with(aido_plugins::builtins())
-        .map_err(|err| CliError::runtime(format!("built-in plugins: {err}")))
+    let mut registry = Registry::with(aido_plugins::builtins())
+        .map_err(|err| CliError::runtime(format!("built-in plugins: {err}")))?;
+    let lock = aido_core::plugin_host::lockfile::LockFile::read(&project_dir()?)
+        .map_err(CliError::usage)?;
+    for factory in lock.factories().map_err(CliError::usage)? {
+        registry.register(factory).map_err(|err| {
+            CliError::usage(format!(
+                "{}: {err}",
+                aido_core::plugin_host::lockfile::LOCK_FILE
+            ))
+        })?;
+    }
+    Ok(registry)
+}
+
+/// The project's root: the folder of the nearest `aido.yaml` (or of
+/// `AIDO_CONFIG`), else the current folder.
+pub fn project_dir() -> CliResult<std::path::PathBuf> {
+    let cwd = std::env::current_dir()
+        .map_err(|err| CliError::runtime(format!("cannot read the current directory: {err}")))?;
+    if let Some(config) = std::env::var_os("AIDO_CONFIG") {
+        let config = cwd.join(config);
+        return Ok(config
+            .parent()
+            .map(std::path::Path::to_owned)
+            .unwrap_or(cwd));
+    }
+    Ok(config::find_config_file(&cwd)
+        .and_then(|f| f.parent().map(std::path::Path::to_owned))
+        .unwrap_or(cwd))
 }
 
 /// Loads the configuration named by the global flags. On failure, prints

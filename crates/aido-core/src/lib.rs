@@ -19,6 +19,7 @@ pub mod config;
 pub mod develop;
 pub mod engine;
 pub mod lifecycle;
+pub mod plugin_host;
 pub mod redact;
 pub mod registry;
 pub mod store;

@@ -14,6 +14,24 @@ use crate::output::{Output, Tone};
 
 /// Runs one `aido plugin` subcommand.
 pub fn run(command: &PluginCommand, out: &Output) -> CliResult {
+    if let PluginCommand::Add { path } = command {
+        return add(path, out);
+    }
+    if let PluginCommand::Remove { name } = command {
+        let project = context::project_dir()?;
+        return match aido_core::plugin_host::remove(name, &project).map_err(CliError::runtime)? {
+            true => {
+                out.line(&format!(
+                    "removed `{name}` from {}",
+                    aido_core::plugin_host::lockfile::LOCK_FILE
+                ));
+                Ok(())
+            }
+            false => Err(CliError::usage(format!(
+                "no external plugin `{name}` was added here"
+            ))),
+        };
+    }
     let registry = context::registry()?;
     match command {
         PluginCommand::List { kind } => list(&registry, kind.as_deref(), out),
@@ -24,7 +42,34 @@ pub fn run(command: &PluginCommand, out: &Output) -> CliResult {
             Ok(())
         }
         PluginCommand::Actions { kind } => actions(kind.as_deref(), out),
+        PluginCommand::Add { .. } | PluginCommand::Remove { .. } => Ok(()),
     }
+}
+
+fn add(path: &str, out: &Output) -> CliResult {
+    let project = context::project_dir()?;
+    let dir = aido_core::plugin_host::locate(path, &project).map_err(CliError::usage)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| CliError::runtime(format!("cannot start the async runtime: {err}")))?;
+    let locked = runtime
+        .block_on(aido_core::plugin_host::add(&dir, &project))
+        .map_err(CliError::usage)?;
+    if out.json {
+        out.json(&locked);
+    } else {
+        let kinds: Vec<&str> = locked.info.kinds.iter().map(|k| k.as_str()).collect();
+        out.line(&format!(
+            "added `{}` {} ({}) from {}; use it as `provider: {}`",
+            locked.name,
+            locked.info.version,
+            kinds.join(", "),
+            locked.dir.display(),
+            locked.name
+        ));
+    }
+    Ok(())
 }
 
 fn kind_filter(kind: Option<&str>) -> CliResult<Option<PluginKind>> {
