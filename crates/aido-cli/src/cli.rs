@@ -172,6 +172,13 @@ pub enum PluginCommand {
         /// The plugin's folder, manifest or name.
         path: String,
     },
+    /// Check an external plugin: the handshake, its configuration (from
+    /// aido.yaml when it is configured there), then the conformance suite of
+    /// each kind it serves. Exits 1 when a check fails.
+    Check {
+        /// The plugin's folder, manifest or name.
+        path: String,
+    },
     /// Remove an external plugin from `aido-plugins.lock`.
     Remove {
         /// The plugin's name.

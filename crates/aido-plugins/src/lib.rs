@@ -15,12 +15,17 @@ mod connected;
 mod console;
 mod fs_util;
 mod git;
+mod github;
+mod github_issues;
 mod http;
+mod jira;
+mod linear;
 mod local_tasks;
 mod markdown_docs;
 mod monitoring;
 mod openai;
 mod scripted;
+mod slack;
 mod webhook;
 
 use aido_plugin_api::PluginFactory;
@@ -31,8 +36,13 @@ pub fn builtins() -> Vec<PluginFactory> {
         local_tasks::factory(),
         markdown_docs::factory(),
         git::factory(),
+        github::factory(),
+        github_issues::factory(),
         console::factory(),
         webhook::factory(),
+        slack::factory(),
+        jira::factory(),
+        linear::factory(),
         scripted::factory(),
         agent_cli::factory(),
         anthropic::factory(),

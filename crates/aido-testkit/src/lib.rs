@@ -16,6 +16,10 @@
 //!   `GET /v1/models`), with or without an API key, as OpenAI-compatible
 //!   local servers run.
 //! - [`WebhookEmulator`]: an incoming webhook of Slack, Discord or Teams.
+//! - [`SlackEmulator`]: Slack's Web API (messages, conversations, users,
+//!   the external file upload flow).
+//! - [`JiraEmulator`]: Jira Cloud's REST API v3 (issues, transitions,
+//!   comments, JQL search with `nextPageToken`, changelogs).
 //!
 //! Each one is an axum server bound to `127.0.0.1:0` (a free loopback
 //! port), started with `start().await` and stopped when its handle is
@@ -54,18 +58,25 @@
 pub mod anthropic;
 pub mod conformance;
 mod faults;
+pub mod github;
 mod incoming;
+pub mod jira;
+pub mod linear;
 pub mod openai;
 mod options;
 mod recorder;
 mod server;
+pub mod slack;
 mod synth;
 pub mod webhook;
 
 pub use anthropic::{AnthropicEmulator, AnthropicReply};
 pub use faults::Fault;
+pub use github::GitHubEmulator;
 pub(crate) use incoming::Incoming;
+pub use jira::JiraEmulator;
 pub use openai::{OpenAiEmulator, OpenAiReply};
 pub use options::{ApiKey, EmulatorOptions};
 pub use recorder::RecordedRequest;
+pub use slack::SlackEmulator;
 pub use webhook::{WebhookEmulator, WebhookFlavor};

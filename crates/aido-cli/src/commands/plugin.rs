@@ -17,6 +17,9 @@ pub fn run(command: &PluginCommand, out: &Output) -> CliResult {
     if let PluginCommand::Add { path } = command {
         return add(path, out);
     }
+    if let PluginCommand::Check { path } = command {
+        return check(path, out);
+    }
     if let PluginCommand::Remove { name } = command {
         let project = context::project_dir()?;
         return match aido_core::plugin_host::remove(name, &project).map_err(CliError::runtime)? {
@@ -42,7 +45,9 @@ pub fn run(command: &PluginCommand, out: &Output) -> CliResult {
             Ok(())
         }
         PluginCommand::Actions { kind } => actions(kind.as_deref(), out),
-        PluginCommand::Add { .. } | PluginCommand::Remove { .. } => Ok(()),
+        PluginCommand::Add { .. } | PluginCommand::Remove { .. } | PluginCommand::Check { .. } => {
+            Ok(())
+        }
     }
 }
 
@@ -275,4 +280,100 @@ fn actions(kind: Option<&str>, out: &Output) -> CliResult {
     }
     out.table(&rows);
     Ok(())
+}
+
+/// `aido plugin check`: handshake, configuration, conformance.
+fn check(path: &str, out: &Output) -> CliResult {
+    use aido_core::plugin_host::external::{ExternalPlugin, ExternalSpec, HostLimits};
+    use aido_core::plugin_host::lockfile;
+
+    let project = context::project_dir()?;
+    let dir = aido_core::plugin_host::locate(path, &project).map_err(CliError::usage)?;
+    let manifest = lockfile::read_manifest(&dir).map_err(CliError::usage)?;
+    // The configuration it has in this project, if any.
+    let config_value = configured_value(&project, manifest.name());
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|err| CliError::runtime(format!("cannot start the async runtime: {err}")))?;
+    let mut reports = Vec::new();
+    let mut failed = false;
+    for kind in manifest.kinds().iter().copied() {
+        let Some(metadata) = manifest.metadata(kind) else {
+            continue;
+        };
+        let limits = manifest.limits();
+        let spec = ExternalSpec {
+            spawn: lockfile::spawn_spec(&manifest, &dir),
+            metadata,
+            secrets: manifest.secrets().to_vec(),
+            limits: HostLimits {
+                start_timeout: limits.start_timeout,
+                call_timeout: limits.call_timeout,
+                shutdown_timeout: limits.shutdown_timeout,
+                ..HostLimits::default()
+            },
+            entry: None,
+        };
+        let instance = aido_plugin_api::Forward::new(ExternalPlugin::new(spec)).into_instance(kind);
+        let data_dir = project.join(".aido").join("plugin-check");
+        let config = aido_plugin_api::PluginConfig::new(
+            kind.as_str(),
+            config_value.clone(),
+            &project,
+            &data_dir,
+        );
+        let report = runtime.block_on(async {
+            let connected = instance.plugin().connect(&config).await;
+            let report = match connected {
+                Ok(()) => aido_testkit::conformance::check(&instance).await,
+                Err(err) => {
+                    failed = true;
+                    out.error(&format!("{kind}: {err}"));
+                    None
+                }
+            };
+            let _ = instance.plugin().disconnect().await;
+            report
+        });
+        if let Some(report) = report {
+            failed |= !report.passed();
+            if !out.json {
+                out.line(report.to_string().trim_end());
+            }
+            reports.push(report);
+        } else if !failed && !out.json {
+            out.line(&format!(
+                "{kind}: handshake and configuration passed; this kind has no conformance suite yet"
+            ));
+        }
+    }
+    if out.json {
+        out.json(&serde_json::json!({ "plugin": manifest.name(), "passed": !failed, "reports": reports }));
+    }
+    if failed {
+        Err(CliError::reported(crate::exit::ExitCode::Runtime))
+    } else {
+        Ok(())
+    }
+}
+
+/// The inline configuration `aido.yaml` gives the plugin `name`, or `{}`.
+fn configured_value(project: &std::path::Path, name: &str) -> serde_json::Value {
+    let Ok(text) = std::fs::read_to_string(project.join("aido.yaml")) else {
+        return json!({});
+    };
+    let Ok(doc) = aido_core::config::yaml::parse(&text) else {
+        return json!({});
+    };
+    doc.value
+        .get("plugins")
+        .and_then(serde_json::Value::as_object)
+        .and_then(|slots| {
+            slots
+                .values()
+                .find(|slot| slot.get("provider").and_then(serde_json::Value::as_str) == Some(name))
+        })
+        .and_then(|slot| slot.get("config").cloned())
+        .unwrap_or_else(|| json!({}))
 }

@@ -84,6 +84,16 @@ impl GitPlugin {
         GitPlugin::default()
     }
 
+    /// An unconfigured plugin whose every git call also gets `env` (a
+    /// forge plugin passes credentials this way: `GIT_CONFIG_*` variables
+    /// never appear in a command line, a log or a saved remote URL).
+    pub(crate) fn with_env(env: Vec<(OsString, OsString)>) -> Self {
+        GitPlugin {
+            extra_env: env,
+            ..GitPlugin::default()
+        }
+    }
+
     /// A plugin whose git calls ignore the machine's global and system git
     /// configuration, so tests behave the same everywhere.
     #[cfg(test)]
