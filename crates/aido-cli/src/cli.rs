@@ -111,6 +111,19 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+    /// Run the service emulators (GitHub, Linear, Jira, Slack, Anthropic,
+    /// OpenAI, a webhook) on this machine, print their URLs and
+    /// credentials, and write aido.sandbox.yaml pointing the plugins at
+    /// them. Runs until Ctrl-C.
+    Sandbox {
+        /// Only these services (comma separated).
+        #[arg(long, value_delimiter = ',', value_name = "LIST")]
+        services: Vec<String>,
+        /// The first port (services take consecutive ones); free ports when
+        /// absent.
+        #[arg(long, value_name = "N", default_value_t = 0)]
+        port_base: u16,
+    },
     /// Write a commented aido.yaml and example plugin files here (never
     /// overwrites).
     Init,

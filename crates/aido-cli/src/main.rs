@@ -68,6 +68,10 @@ fn run(cli: &Cli, out: &Output) -> CliResult {
             out,
         )),
         Command::Demo { dir } => runtime()?.block_on(commands::demo::run(dir.clone(), out)),
+        Command::Sandbox {
+            services,
+            port_base,
+        } => runtime()?.block_on(commands::sandbox::run(services, *port_base, out)),
         Command::Init => {
             let dir = std::env::current_dir().map_err(|err| {
                 CliError::runtime(format!("cannot read the current directory: {err}"))

@@ -9,5 +9,6 @@ pub mod init;
 pub mod metrics;
 pub mod plugin;
 pub mod runs;
+pub mod sandbox;
 pub mod task;
 pub mod workflow;
