@@ -288,7 +288,17 @@ fn check(path: &str, out: &Output) -> CliResult {
     use aido_core::plugin_host::lockfile;
 
     let project = context::project_dir()?;
-    let dir = aido_core::plugin_host::locate(path, &project).map_err(CliError::usage)?;
+    // A plugin added to this project is found by its name first.
+    let added = lockfile::LockFile::read(&project).ok().and_then(|lock| {
+        lock.plugins
+            .into_iter()
+            .find(|p| p.name == path)
+            .map(|p| p.dir)
+    });
+    let dir = match added {
+        Some(dir) => dir,
+        None => aido_core::plugin_host::locate(path, &project).map_err(CliError::usage)?,
+    };
     let manifest = lockfile::read_manifest(&dir).map_err(CliError::usage)?;
     // The configuration it has in this project, if any.
     let config_value = configured_value(&project, manifest.name());
