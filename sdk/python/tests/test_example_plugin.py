@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -234,38 +235,54 @@ def test_end_of_stdin_after_shutdown_exits_with_0(plugin: PluginProcess) -> None
 
 
 def test_exits_when_the_parent_process_dies() -> None:
-    """The plugin's parent dies while its stdin stays open (held here)."""
-    read_end, write_end = os.pipe()
-    out_read, out_write = os.pipe()
-    launcher = (
-        "import subprocess, sys\n"
-        "proc = subprocess.Popen([sys.executable, sys.argv[1]], cwd=sys.argv[2], "
-        "stdin=int(sys.argv[3]), stdout=int(sys.argv[4]), stderr=subprocess.DEVNULL)\n"
-        "print(proc.pid)\n"
+    """The plugin's parent dies while the plugin's stdin stays open (its
+    write end is held here), and ``initialize`` named no parent pid: the
+    plugin notices that it was adopted."""
+    plugin_in, to_plugin = os.pipe()
+    from_plugin, plugin_out = os.pipe()
+    # The launcher starts the plugin, then lives until its own stdin closes.
+    launcher = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import subprocess, sys\n"
+            "subprocess.Popen([sys.executable, sys.argv[1]], cwd=sys.argv[2], stdin=int(sys.argv[3]),"
+            " stdout=int(sys.argv[4]), stderr=subprocess.DEVNULL)\n"
+            "sys.stdin.read()\n",
+            str(EXAMPLE),
+            str(EXAMPLE_DIR),
+            str(plugin_in),
+            str(plugin_out),
+        ],
+        env=plugin_env(),
+        stdin=subprocess.PIPE,
+        pass_fds=(plugin_in, plugin_out),
     )
-    try:
-        result = subprocess.run(
-            [sys.executable, "-c", launcher, str(EXAMPLE), str(EXAMPLE_DIR), str(read_end), str(out_write)],
-            env=plugin_env(),
-            capture_output=True,
-            pass_fds=(read_end, out_write),
-            timeout=TIMEOUT,
-            check=True,
-        )
-        os.close(read_end)
-        os.close(out_write)
-        assert int(result.stdout)  # the plugin started, and its parent is gone
-        # The plugin's stdout closes when it exits; it must, though stdin is open.
-        deadline = time.monotonic() + TIMEOUT
-        with os.fdopen(out_read, "rb") as out:
-            out_read = -1
-            data = out.read()  # ends at the plugin's exit
-        assert time.monotonic() < deadline
-        assert data == b""
-    finally:
-        os.close(write_end)
-        if out_read != -1:
-            os.close(out_read)
+    os.close(plugin_in)
+    os.close(plugin_out)
+    with os.fdopen(from_plugin, "rb") as out:
+        try:
+            hello = {"protocol_versions": ["1.0"], "host": {"name": "pytest", "version": "0"}}
+            line = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": hello})
+            os.write(to_plugin, line.encode() + b"\n")
+            assert "result" in json.loads(out.readline())
+            started = time.monotonic()
+            assert launcher.stdin is not None
+            launcher.stdin.close()
+            assert launcher.wait(TIMEOUT) == 0
+            # The plugin's stdout ends when it exits, though its stdin is open.
+            rest: list[bytes] = []
+            reader = threading.Thread(target=lambda: rest.append(out.read()), daemon=True)
+            reader.start()
+            reader.join(TIMEOUT)
+            assert not reader.is_alive(), "the plugin outlived its parent"
+            assert b'"the host process is gone; exiting"' in rest[0]
+            assert time.monotonic() - started < TIMEOUT
+        finally:
+            os.close(to_plugin)
+            if launcher.poll() is None:
+                launcher.kill()
+                launcher.wait()
 
 
 def test_exits_when_the_parent_pid_of_initialize_is_gone(plugin: PluginProcess) -> None:

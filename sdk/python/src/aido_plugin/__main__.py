@@ -15,7 +15,8 @@ from .server import serve
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The command line; returns the exit status (``serve`` never returns)."""
+    """The command line; returns the exit status of ``list`` and of
+    failures (``serve`` exits the process itself)."""
     parser = argparse.ArgumentParser(prog="python -m aido_plugin", description="aido plugins written in Python.")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("list", help=f"list the plugins installed in the {ENTRY_POINT_GROUP} entry-point group")
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     except (LookupError, ImportError, AttributeError, TypeError, ValueError) as exc:
         print(f"aido_plugin: {exc}", file=sys.stderr)
         return 2
-    serve(plugin)
+    serve(plugin)  # exits the process
 
 
 if __name__ == "__main__":

@@ -52,6 +52,9 @@ async def serve_async(
     parent_poll_seconds: float = 1.0,
 ) -> int:
     """``serve`` without exiting: returns the exit status."""
+    # As early as possible: a parent that dies before this goes unnoticed
+    # (unless `initialize` names it in `parent_pid`).
+    parent = os.getppid()
     instance = plugin() if isinstance(plugin, type) else plugin
     if not isinstance(instance, Plugin):
         raise TypeError(f"serve() needs an aido_plugin.Plugin; got {type(instance).__name__}")
@@ -63,7 +66,7 @@ async def serve_async(
     if log_level is not None:
         root.setLevel(log_level)
     channel.start_reading(asyncio.get_running_loop(), session.handle_line, session.on_eof)
-    watcher = asyncio.ensure_future(_watch_parent(session, parent_poll_seconds))
+    watcher = asyncio.ensure_future(_watch_parent(session, parent, parent_poll_seconds))
     try:
         await session.finished.wait()
     finally:
@@ -89,10 +92,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-async def _watch_parent(session: Session, interval: float) -> None:
-    """Ends the session when the host process is gone: our parent changed
-    (we were adopted), or the ``parent_pid`` of ``initialize`` is dead."""
-    parent = os.getppid()
+async def _watch_parent(session: Session, parent: int, interval: float) -> None:
+    """Ends the session when the host process is gone: our parent is no
+    longer ``parent`` (we were adopted), or the ``parent_pid`` of
+    ``initialize`` is dead."""
     while not session.finished.is_set():
         await asyncio.sleep(interval)
         pid = session.parent_pid
