@@ -51,10 +51,10 @@ fn project() -> tempfile::TempDir {
 fn alive(pid: u32) -> bool {
     // A zombie is dead too: it holds no resources but its exit status.
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => !stat
+        Ok(stat) => stat
             .split_whitespace()
             .nth(2)
-            .is_some_and(|state| state == "Z"),
+            .is_none_or(|state| state != "Z"),
         Err(_) => false,
     }
 }
