@@ -32,6 +32,47 @@ pub(crate) fn atomic_write(path: &Path, contents: &[u8]) -> io::Result<()> {
     result
 }
 
+/// Reads a versioned JSON record file (the replay logs): a missing file is
+/// `T::default()`; an unreadable or damaged one is an error, since starting
+/// afresh would repeat work the file records. `what` names the file's kind
+/// and `advice` says what the user can do about a damaged one; `version`
+/// reads the file's format version, which must be `expected`.
+pub(crate) fn read_versioned_json<T>(
+    path: &Path,
+    what: &str,
+    advice: &str,
+    expected: u32,
+    version: impl Fn(&T) -> u32,
+) -> aido_plugin_api::Result<T>
+where
+    T: Default + serde::de::DeserializeOwned,
+{
+    use aido_plugin_api::Error;
+    let text = match fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(T::default()),
+        Err(err) => {
+            return Err(
+                Error::other(format!("could not read {}: {err}", path.display())).with_source(err),
+            );
+        }
+    };
+    let value: T = serde_json::from_str(&text).map_err(|err| {
+        Error::other(format!(
+            "{} is not {what} ({err}); {advice}",
+            path.display()
+        ))
+    })?;
+    let found = version(&value);
+    if found != expected {
+        return Err(Error::other(format!(
+            "{} has format version {found}, but this aido reads version {expected}",
+            path.display()
+        )));
+    }
+    Ok(value)
+}
+
 /// An exclusive lock on a lock file, held until dropped. Serializes
 /// read-modify-write cycles between threads and processes.
 pub(crate) struct FileLock {

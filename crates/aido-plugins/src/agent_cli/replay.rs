@@ -25,8 +25,6 @@
 //! twice, while calls with different keys run side by side.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use aido_plugin_api::model::ai::TokenUsage;
@@ -34,7 +32,7 @@ use aido_plugin_api::{Error, Result};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::fs_util::{FileLock, atomic_write};
+use crate::fs_util::{FileLock, atomic_write, read_versioned_json};
 
 /// The replay file's name in the data folder.
 const FILE_NAME: &str = "agent-cli-replay.json";
@@ -129,31 +127,13 @@ impl ReplayLog {
     /// is an error rather than a fresh start, since starting over would run
     /// the agent again over its own edits.
     pub(crate) fn load(path: &Path) -> Result<ReplayLog> {
-        let text = match fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(ReplayLog::default()),
-            Err(err) => {
-                return Err(
-                    Error::other(format!("could not read {}: {err}", path.display()))
-                        .with_source(err),
-                );
-            }
-        };
-        let log: ReplayLog = serde_json::from_str(&text).map_err(|err| {
-            Error::other(format!(
-                "{} is not an agent_cli replay record ({err}); fix it, or delete it to let \
-                 resumed runs run their agent again",
-                path.display()
-            ))
-        })?;
-        if log.version != VERSION {
-            return Err(Error::other(format!(
-                "{} has format version {}, but this aido reads version {VERSION}",
-                path.display(),
-                log.version
-            )));
-        }
-        Ok(log)
+        read_versioned_json(
+            path,
+            "an agent_cli replay record",
+            "fix it, or delete it to let resumed runs run their agent again",
+            VERSION,
+            |log: &ReplayLog| log.version,
+        )
     }
 
     /// Writes the replay file atomically.
@@ -206,6 +186,7 @@ pub(crate) fn acquire(path: &Path) -> Result<FileLock> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn record(action: &str) -> Record {
         Record {

@@ -22,8 +22,6 @@
 //! since. Callers hold [`lock_path`]'s lock around load, change and save.
 
 use std::collections::BTreeMap;
-use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 
 use aido_plugin_api::model::ai::{Finding, TokenUsage};
@@ -31,7 +29,7 @@ use aido_plugin_api::{Error, Result};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::fs_util::atomic_write;
+use crate::fs_util::{atomic_write, read_versioned_json};
 
 /// The replay file's name in the data folder.
 const FILE_NAME: &str = "scripted-replay.json";
@@ -102,31 +100,13 @@ impl ReplayLog {
     /// is an error rather than a fresh start, since starting over would give
     /// a resumed run different answers.
     pub(crate) fn load(path: &Path) -> Result<ReplayLog> {
-        let text = match fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(ReplayLog::default()),
-            Err(err) => {
-                return Err(
-                    Error::other(format!("could not read {}: {err}", path.display()))
-                        .with_source(err),
-                );
-            }
-        };
-        let log: ReplayLog = serde_json::from_str(&text).map_err(|err| {
-            Error::other(format!(
-                "{} is not a scripted replay record ({err}); fix it, or delete it to forget \
-                 which answers earlier runs received",
-                path.display()
-            ))
-        })?;
-        if log.version != VERSION {
-            return Err(Error::other(format!(
-                "{} has format version {}, but this aido reads version {VERSION}",
-                path.display(),
-                log.version
-            )));
-        }
-        Ok(log)
+        read_versioned_json(
+            path,
+            "a scripted replay record",
+            "fix it, or delete it to forget which answers earlier runs received",
+            VERSION,
+            |log: &ReplayLog| log.version,
+        )
     }
 
     /// Writes the replay file atomically.
@@ -168,6 +148,7 @@ impl ReplayLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     fn record(run: &str, entry: usize) -> Record {
         Record {
