@@ -110,6 +110,13 @@ pub enum Command {
         /// temporary folder when absent. It is kept.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+        /// Run against the service emulators instead: a Jira (or Linear)
+        /// task, a GitHub repository and pull request, a Slack message.
+        /// Uses a running `aido sandbox` when its aido.sandbox.yaml is in
+        /// DIR or the current folder and answers; else starts the
+        /// emulators for the demo's duration.
+        #[arg(long)]
+        sandbox: bool,
     },
     /// Run the service emulators (GitHub, Linear, Jira, Slack, Anthropic,
     /// OpenAI, a webhook) on this machine, print their URLs and

@@ -67,7 +67,9 @@ fn run(cli: &Cli, out: &Output) -> CliResult {
             *dry_run,
             out,
         )),
-        Command::Demo { dir } => runtime()?.block_on(commands::demo::run(dir.clone(), out)),
+        Command::Demo { dir, sandbox } => {
+            runtime()?.block_on(commands::demo::run(dir.clone(), *sandbox, out))
+        }
         Command::Sandbox {
             services,
             port_base,

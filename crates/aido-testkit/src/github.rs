@@ -37,6 +37,26 @@
 //!   `renamed`, and `commented` in the timeline only).
 //! - [`MILESTONES`] `GET|POST /repos/{owner}/{repo}/milestones` (a
 //!   duplicate title is a 422 `already_exists`).
+//! - [`BRANCHES`] `GET /repos/{owner}/{repo}/branches` (`[{name, commit:
+//!   {sha, url}, protected}]`) and [`BRANCH`] `GET .../branches/{branch}`.
+//! - [`USER_REPOS`] `POST /user/repos` and [`ORG_REPOS`] `POST
+//!   /orgs/{org}/repos`: `{name, description?, private?, auto_init?}`
+//!   makes a repository (empty, or with a `README.md` commit on `main`
+//!   with `auto_init`), 201 with the repository; a taken name is a 422
+//!   `name already exists on this account`.
+//!
+//! # Git
+//!
+//! [`GIT`] `/{owner}/{repo}.git/...` serves git's smart HTTP protocol
+//! (clone, fetch, push) from a bare repository per emulated repository,
+//! through `git http-backend`, with GitHub's git authentication (HTTP
+//! Basic with the token as password, or a bearer token; a 401 with
+//! `WWW-Authenticate: Basic realm="GitHub"` otherwise). What is pushed is
+//! what the REST routes show: branches, refs, contents, and the head of a
+//! pull request. What the REST routes write (and [`GitHubEmulator::seed_file`])
+//! is committed to the bare repository before the next git request. The
+//! repositories live in a temporary folder of the emulator's own, removed
+//! when it is dropped; git must be installed.
 //!
 //! Every list takes `per_page` (default 30, at most 100) and `page`, and
 //! answers with a `Link` header (`rel="next"`, `"last"`, `"first"`,
@@ -101,6 +121,23 @@ pub const ISSUE_TIMELINE: &str = "/repos/{owner}/{repo}/issues/{number}/timeline
 pub const ISSUE_EVENTS: &str = "/repos/{owner}/{repo}/issues/{number}/events";
 /// `GET|POST /repos/{owner}/{repo}/milestones`.
 pub const MILESTONES: &str = "/repos/{owner}/{repo}/milestones";
+/// `GET /repos/{owner}/{repo}/branches`.
+pub const BRANCHES: &str = "/repos/{owner}/{repo}/branches";
+/// `GET /repos/{owner}/{repo}/branches/{branch}`.
+pub const BRANCH: &str = "/repos/{owner}/{repo}/branches/{branch}";
+/// `POST /user/repos`.
+pub const USER_REPOS: &str = "/user/repos";
+/// `POST /orgs/{org}/repos`.
+pub const ORG_REPOS: &str = "/orgs/{org}/repos";
+/// `/{owner}/{repo}.git/...`: git's smart HTTP protocol.
+pub const GIT: &str = "/{owner}/{repo}.git";
+
+#[path = "github_bare.rs"]
+mod bare;
+#[path = "github_cgi.rs"]
+mod cgi;
+#[path = "github_git.rs"]
+mod git;
 
 /// The documentation link GitHub puts in error bodies.
 const DOCS_URL: &str = "https://docs.github.com/rest";
@@ -123,6 +160,10 @@ struct GitHubState {
     world: Mutex<World>,
     used: AtomicU64,
     reset_at: u64,
+    /// The bare repositories the git service serves.
+    store: bare::GitStore,
+    /// Held by each git request, so syncs and pushes do not interleave.
+    git_lock: tokio::sync::Mutex<()>,
 }
 
 /// Everything the emulated GitHub holds.
@@ -228,6 +269,8 @@ impl GitHubEmulator {
             world: Mutex::new(World::default()),
             used: AtomicU64::new(0),
             reset_at: synth::unix_seconds() + 3600,
+            store: bare::GitStore::new(),
+            git_lock: tokio::sync::Mutex::new(()),
         });
         let router = Router::new()
             .fallback(handle)
@@ -273,33 +316,46 @@ impl GitHubEmulator {
     /// Creates a repository with a default branch `main` holding one
     /// commit with a `README.md`. Creating it again changes nothing.
     pub fn create_repo(&self, owner: &str, name: &str) {
+        let readme = format!("# {name}\n");
+        self.create_repo_with_files(owner, name, &[("README.md", readme.as_bytes())]);
+    }
+
+    /// Creates a repository whose default branch `main` holds exactly
+    /// `files` (path, content) in one commit; none makes an empty
+    /// repository, as `POST /user/repos` without `auto_init` does. Returns
+    /// whether it was created: an existing repository is left as it is.
+    pub fn create_repo_with_files(&self, owner: &str, name: &str, files: &[(&str, &[u8])]) -> bool {
         let mut world = lock(&self.state.world);
-        let key = repo_key(owner, name);
-        if world.repos.contains_key(&key) {
-            return;
+        if world.repos.contains_key(&repo_key(owner, name)) {
+            return false;
         }
-        let id = world.id();
-        let mut files = BTreeMap::new();
-        files.insert("README.md".to_owned(), format!("# {name}\n").into_bytes());
-        let sha = fake_sha(&[name.as_bytes(), b"initial"]);
-        let mut branches = BTreeMap::new();
-        branches.insert("main".to_owned(), BranchState { sha, files });
-        world.repos.insert(
-            key,
-            Repo {
-                id,
-                owner: owner.to_owned(),
-                name: name.to_owned(),
-                description: Some(format!("The {name} repository")),
-                private: false,
-                default_branch: "main".to_owned(),
-                branches,
-                items: BTreeMap::new(),
-                comments: Vec::new(),
-                milestones: BTreeMap::new(),
-                created_at: now(),
-            },
-        );
+        let files: BTreeMap<String, Vec<u8>> = files
+            .iter()
+            .map(|(path, content)| ((*path).to_owned(), content.to_vec()))
+            .collect();
+        insert_repo(&mut world, owner, name, files, None, false);
+        true
+    }
+
+    /// The URL git clones the repository from: `<base_url>/owner/name.git`.
+    pub fn clone_url(&self, owner: &str, name: &str) -> String {
+        format!("{}/{owner}/{name}.git", self.base_url())
+    }
+
+    /// The repository's branches and the commit each points at (after a
+    /// push, the real commit's sha).
+    pub fn branches(&self, owner: &str, name: &str) -> BTreeMap<String, String> {
+        let world = lock(&self.state.world);
+        world
+            .repos
+            .get(&repo_key(owner, name))
+            .map(|repo| {
+                repo.branches
+                    .iter()
+                    .map(|(branch, state)| (branch.clone(), state.sha.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Writes a file on a branch (creating the branch from the default one
@@ -450,6 +506,47 @@ pub fn rate_limit_error(seconds: u64) -> Fault {
 /// A 500 with GitHub's body.
 pub fn server_error() -> Fault {
     Fault::json(500, &error_body(500, "Server Error"))
+}
+
+/// Adds a repository to the world (the caller checked its name is free):
+/// with `files` on `main` when there are any, else empty.
+fn insert_repo(
+    world: &mut World,
+    owner: &str,
+    name: &str,
+    files: BTreeMap<String, Vec<u8>>,
+    description: Option<String>,
+    private: bool,
+) -> String {
+    let key = repo_key(owner, name);
+    let id = world.id();
+    let mut branches = BTreeMap::new();
+    if !files.is_empty() {
+        let mut parts: Vec<&[u8]> = vec![name.as_bytes(), b"initial"];
+        for (path, content) in &files {
+            parts.push(path.as_bytes());
+            parts.push(content);
+        }
+        let sha = fake_sha(&parts);
+        branches.insert("main".to_owned(), BranchState { sha, files });
+    }
+    world.repos.insert(
+        key.clone(),
+        Repo {
+            id,
+            owner: owner.to_owned(),
+            name: name.to_owned(),
+            description: description.or_else(|| Some(format!("The {name} repository"))),
+            private,
+            default_branch: "main".to_owned(),
+            branches,
+            items: BTreeMap::new(),
+            comments: Vec::new(),
+            milestones: BTreeMap::new(),
+            created_at: now(),
+        },
+    );
+    key
 }
 
 fn repo_key(owner: &str, name: &str) -> String {
@@ -648,6 +745,11 @@ fn pull_json(repo: &Repo, item: &Item, root: &str) -> Value {
         .get(&pull.base)
         .map(|b| b.sha.clone())
         .unwrap_or_default();
+    // An open pull request follows its branch, as pushes move it.
+    let head_sha = match repo.branches.get(&pull.head) {
+        Some(branch) if item.state == "open" => branch.sha.clone(),
+        _ => pull.head_sha.clone(),
+    };
     let state = if item.state == "open" {
         "open"
     } else {
@@ -677,7 +779,7 @@ fn pull_json(repo: &Repo, item: &Item, root: &str) -> Value {
         "head": {
             "label": format!("{}:{}", repo.owner, pull.head),
             "ref": pull.head,
-            "sha": pull.head_sha,
+            "sha": head_sha,
             "user": user(&repo.owner),
             "repo": {"full_name": full},
         },
@@ -745,6 +847,36 @@ fn ref_json(repo: &Repo, branch: &str, sha: &str, root: &str) -> Value {
         "node_id": format!("REF_emu{}", fake_sha(&[branch.as_bytes()])),
         "url": format!("{root}/repos/{full}/git/refs/heads/{branch}"),
         "object": {"sha": sha, "type": "commit", "url": format!("{root}/repos/{full}/git/commits/{sha}")},
+    })
+}
+
+/// A branch as `GET .../branches` lists it.
+fn branch_summary_json(repo: &Repo, branch: &str, sha: &str, root: &str) -> Value {
+    let full = format!("{}/{}", repo.owner, repo.name);
+    json!({
+        "name": branch,
+        "commit": {"sha": sha, "url": format!("{root}/repos/{full}/commits/{sha}")},
+        "protected": false,
+    })
+}
+
+/// A branch as `GET .../branches/{branch}` shows it.
+fn branch_json(repo: &Repo, branch: &str, sha: &str, root: &str) -> Value {
+    let full = format!("{}/{}", repo.owner, repo.name);
+    json!({
+        "name": branch,
+        "commit": {
+            "sha": sha,
+            "node_id": format!("C_emu{sha}"),
+            "url": format!("{root}/repos/{full}/commits/{sha}"),
+            "html_url": format!("{root}/{full}/commit/{sha}"),
+        },
+        "_links": {
+            "self": format!("{root}/repos/{full}/branches/{branch}"),
+            "html": format!("{root}/{full}/tree/{branch}"),
+        },
+        "protected": false,
+        "protection_url": format!("{root}/repos/{full}/branches/{branch}/protection"),
     })
 }
 
@@ -840,6 +972,9 @@ async fn handle(
     if let Some(answer) = admit(&state.recorder, &route, &connection, &request).await {
         return answer;
     }
+    if let Some(path) = git::git_path(&segments) {
+        return git::serve(&state, &request, path).await;
+    }
     let used = state.used.fetch_add(1, Ordering::Relaxed) + 1;
     let answer = match authenticate(&state, &request) {
         Some(answer) => answer,
@@ -895,8 +1030,15 @@ fn authenticate(state: &GitHubState, request: &Incoming) -> Option<Answer> {
 
 /// The route template of a path, the key faults are queued under.
 fn route_of(segments: &[String], path: &str) -> String {
+    if git::git_path(segments).is_some() {
+        return GIT.to_owned();
+    }
     let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
     let template = match parts.as_slice() {
+        ["user", "repos"] => USER_REPOS,
+        ["orgs", _, "repos"] => ORG_REPOS,
+        ["repos", _, _, "branches"] => BRANCHES,
+        ["repos", _, _, "branches", ..] => BRANCH,
         ["repos", _, _] => REPO,
         ["repos", _, _, "git", "refs", ..] => REFS,
         ["repos", _, _, "git", "ref", ..] => REF,
@@ -919,6 +1061,15 @@ fn route_of(segments: &[String], path: &str) -> String {
 
 fn serve(world: &mut World, request: &Incoming, segments: &[String], root: &str) -> Answer {
     let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
+    match (&request.method, parts.as_slice()) {
+        (&Method::POST, ["user", "repos"]) => {
+            return create_repository(world, LOGIN, request, root);
+        }
+        (&Method::POST, ["orgs", org, "repos"]) => {
+            return create_repository(world, org, request, root);
+        }
+        _ => {}
+    }
     let ["repos", owner, name, rest @ ..] = parts.as_slice() else {
         return Answer::not_found();
     };
@@ -958,6 +1109,21 @@ fn serve(world: &mut World, request: &Incoming, segments: &[String], root: &str)
         }
         (&Method::GET, ["contents", path @ ..]) => {
             get_contents(repo, request, &path.join("/"), root)
+        }
+        (&Method::GET, ["branches"]) => {
+            let list: Vec<Value> = repo
+                .branches
+                .iter()
+                .map(|(branch, state)| branch_summary_json(repo, branch, &state.sha, root))
+                .collect();
+            paginate(list, request, root)
+        }
+        (&Method::GET, ["branches", branch @ ..]) => {
+            let branch = branch.join("/");
+            match repo.branches.get(&branch) {
+                Some(state) => Answer::ok(branch_json(repo, &branch, &state.sha, root)),
+                None => Answer::error(StatusCode::NOT_FOUND, "Branch not found"),
+            }
         }
         (&Method::PUT, ["contents", path @ ..]) => put_contents(repo, &body, &path.join("/"), root),
         (&Method::GET, ["pulls"]) => list_pulls(repo, request, root),
@@ -1159,6 +1325,56 @@ fn strings(body: &Value, key: &str) -> Vec<String> {
 /// A query parameter, percent-decoded.
 fn query(request: &Incoming, name: &str) -> Option<String> {
     request.query_param(name).map(|v| percent_decode(&v))
+}
+
+/// `POST /user/repos`, `POST /orgs/{org}/repos`: a new repository of
+/// `owner`, empty unless `auto_init` asks for a README commit.
+fn create_repository(world: &mut World, owner: &str, request: &Incoming, root: &str) -> Answer {
+    let body: Value = if request.body.is_empty() {
+        Value::Null
+    } else {
+        match serde_json::from_slice(&request.body) {
+            Ok(body) => body,
+            Err(_) => return Answer::error(StatusCode::BAD_REQUEST, "Problems parsing JSON"),
+        }
+    };
+    let Some(name) = body.get("name").and_then(Value::as_str) else {
+        return Answer::invalid("Repository", "name", "missing_field", None);
+    };
+    if !git::is_name(name) || !git::is_name(owner) {
+        let message = format!(
+            "`{name}` is not a valid repository name: use letters, digits, `-`, `_` and `.`"
+        );
+        return Answer::invalid("Repository", "name", "custom", Some(&message));
+    }
+    if world.repos.contains_key(&repo_key(owner, name)) {
+        return Answer::invalid(
+            "Repository",
+            "name",
+            "custom",
+            Some("name already exists on this account"),
+        );
+    }
+    let mut files = BTreeMap::new();
+    if body.get("auto_init").and_then(Value::as_bool) == Some(true) {
+        files.insert("README.md".to_owned(), format!("# {name}\n").into_bytes());
+    }
+    let key = insert_repo(
+        world,
+        owner,
+        name,
+        files,
+        body.get("description")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
+        body.get("private")
+            .and_then(Value::as_bool)
+            .unwrap_or(false),
+    );
+    match world.repos.get(&key) {
+        Some(repo) => Answer::created(repo_json(repo, root)),
+        None => Answer::not_found(),
+    }
 }
 
 fn create_ref(repo: &mut Repo, body: &Value, root: &str) -> Answer {

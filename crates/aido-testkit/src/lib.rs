@@ -20,6 +20,12 @@
 //!   the external file upload flow).
 //! - [`JiraEmulator`]: Jira Cloud's REST API v3 (issues, transitions,
 //!   comments, JQL search with `nextPageToken`, changelogs).
+//! - [`GitHubEmulator`]: GitHub's REST API (repositories, branches,
+//!   contents, pull requests, issues) and git's smart HTTP protocol, so
+//!   repositories can be cloned from it and pushed to.
+//! - [`MyCustomEmulator`]: the MyCustom Tasks API, a small REST tracker
+//!   invented for the `mycustom` example plugin; its module documentation
+//!   is the API's reference.
 //!
 //! Each one is an axum server bound to `127.0.0.1:0` (a free loopback
 //! port), started with `start().await` and stopped when its handle is
@@ -62,6 +68,7 @@ pub mod github;
 mod incoming;
 pub mod jira;
 pub mod linear;
+pub mod mycustom;
 pub mod openai;
 mod options;
 mod recorder;
@@ -75,6 +82,7 @@ pub use faults::Fault;
 pub use github::GitHubEmulator;
 pub(crate) use incoming::Incoming;
 pub use jira::JiraEmulator;
+pub use mycustom::MyCustomEmulator;
 pub use openai::{OpenAiEmulator, OpenAiReply};
 pub use options::{ApiKey, EmulatorOptions};
 pub use recorder::RecordedRequest;

@@ -5,7 +5,8 @@
 //! repository with a bare `origin`, whose test fails; a local task that
 //! describes the fix; and a scripted AI provider whose recorded answers make
 //! it. Then it runs the shipped `standard_development` workflow end to end
-//! and says where to look.
+//! and says where to look. With `--sandbox` the same runs against the
+//! service emulators (`demo_sandbox.rs`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,9 +14,9 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use aido_core::config::LoadOptions;
-use aido_core::engine::EngineError;
-use aido_core::lifecycle::{LifecycleError, shutdown_signal, with_plugins};
+use aido_core::config::{Environment, LoadOptions, LoadedConfig};
+use aido_core::engine::{EngineError, RunOutcome};
+use aido_core::lifecycle::{ActivePlugins, LifecycleError, shutdown_signal, with_plugins};
 use aido_core::store::RunStatus;
 use aido_plugin_api::{CallContext, PluginKind};
 
@@ -23,6 +24,9 @@ use crate::context;
 use crate::exit::{CliError, CliResult, ExitCode};
 use crate::output::{Output, Tone};
 use crate::progress::Progress;
+
+#[path = "demo_sandbox.rs"]
+mod sandbox;
 
 /// The sandbox project's files.
 const PROJECT: &[(&str, &str)] = &[
@@ -47,69 +51,32 @@ const TASK_TITLE: &str = "Fix add() in calc.py";
 const TASK_DESCRIPTION: &str = "`add(2, 3)` returns -1 instead of 5, so `test_add` fails. \
 Make `add()` return the sum of its arguments.";
 
-/// Runs the demo in `dir` (a new temporary folder when absent).
-pub async fn run(dir: Option<PathBuf>, out: &Output) -> CliResult {
-    let dir = prepare_dir(dir)?;
+/// Runs the demo in `dir` (a new temporary folder when absent): offline on
+/// the embedded defaults, or with `sandbox` against the service emulators.
+pub async fn run(dir: Option<PathBuf>, sandbox: bool, out: &Output) -> CliResult {
+    if sandbox {
+        return sandbox::run(dir, out).await;
+    }
+    let dir = prepare_dir(dir, &[])?;
     let sandbox = scaffold(&dir)?;
     if !out.json {
         out.error(&format!("aido demo in {}", dir.display()));
     }
-
-    let registry = context::registry()?;
-    let options = LoadOptions {
-        config_file: Some(dir.join("aido.yaml")),
-        cwd: dir.clone(),
-        environment: None,
-    };
-    let loaded = context::load_config_with(&options, &registry, out)?;
-    let library = context::library(&loaded);
-    let file = library
-        .load("standard_development")
-        .map_err(|d| context::report_diagnostics(out, &d))?;
-    let store = context::open_store(&loaded).await?;
-    let engine = context::engine(&loaded, store);
-    let progress = Progress::new(out);
-    let timeout = Duration::from_secs(loaded.settings.system.connect_timeout_seconds);
-
-    let result = with_plugins(loaded.plugins.clone(), timeout, shutdown_signal(), async |active| {
-        let tracker = active.get(PluginKind::TaskManagement).ok_or_else(|| CliError::runtime("no task plugin"))?;
-        let task = tracker
-            .call(&CallContext::detached(), "create_task", json!({ "title": TASK_TITLE, "description": TASK_DESCRIPTION, "priority": "high", "labels": ["bug"] }))
-            .await
-            .map_err(CliError::runtime)?;
-        let task_id = task["id"].as_str().unwrap_or_default().to_owned();
-        let mut vars = Map::new();
-        vars.insert("task_id".into(), Value::String(task_id));
-        vars.insert("repository".into(), Value::String(sandbox.origin.display().to_string()));
-        vars.insert("test_command".into(), json!(["python3", "-m", "unittest", "-q"]));
-        engine.start(&file, vars, &progress).await.map_err(|err| match err {
-            EngineError::Store(err) => CliError::runtime(err),
-            other => CliError::usage(other),
-        })
-    })
-    .await;
-    let outcome = match result {
-        Ok(outcome) => outcome?,
-        Err(LifecycleError::Interrupted) => {
-            for run in engine.release_active().await {
-                out.error(&format!(
-                    "interrupted; resume with: aido --config {} runs resume {run}",
-                    dir.join("aido.yaml").display()
-                ));
-            }
-            return Err(CliError::reported(ExitCode::Interrupted));
-        }
-        Err(err) => return Err(CliError::runtime(err)),
-    };
-    if outcome.status != RunStatus::Succeeded {
-        out.error(&format!(
-            "the demo's run did not succeed; see: aido --config {} runs show {}",
-            dir.join("aido.yaml").display(),
-            outcome.run_id
-        ));
-        return Err(CliError::reported(ExitCode::Runtime));
-    }
-
+    let origin = sandbox.origin.display().to_string();
+    let finished = run_workflow(
+        &dir,
+        None,
+        out,
+        async |active| {
+            let task_id = create_task(active).await?;
+            Ok(workflow_vars(&task_id, &origin))
+        },
+        async |_, _| Ok(Value::Null),
+    )
+    .await?;
+    let Finished {
+        outcome, loaded, ..
+    } = finished;
     let vars = &outcome.variables;
     let task_id = vars["task"]["id"].as_str().unwrap_or_default();
     let summary = json!({
@@ -136,22 +103,20 @@ pub async fn run(dir: Option<PathBuf>, out: &Output) -> CliResult {
         "{} the task became a verified change, a pull request, a docs page and a message",
         out.paint("done:", Tone::Good)
     ));
-    for (label, key) in [
-        ("project", "repo"),
-        ("origin (bare)", "origin"),
-        ("branch", "branch"),
-        ("commit", "commit"),
-        ("pull request", "pull_request"),
-        ("task", "task_file"),
-        ("docs page", "doc_page"),
-        ("messages", "messages"),
-    ] {
-        let value = match &summary[key] {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        out.line(&format!("  {label:<14} {value}"));
-    }
+    print_rows(
+        out,
+        &summary,
+        &[
+            ("project", "repo"),
+            ("origin (bare)", "origin"),
+            ("branch", "branch"),
+            ("commit", "commit"),
+            ("pull request", "pull_request"),
+            ("task", "task_file"),
+            ("docs page", "doc_page"),
+            ("messages", "messages"),
+        ],
+    );
     out.line("");
     out.line("look closer:");
     out.line(&format!(
@@ -171,16 +136,152 @@ pub async fn run(dir: Option<PathBuf>, out: &Output) -> CliResult {
     Ok(())
 }
 
+/// The demo's task, made through the configured task plugin; its id.
+async fn create_task(active: &ActivePlugins) -> CliResult<String> {
+    let tracker = active
+        .get(PluginKind::TaskManagement)
+        .ok_or_else(|| CliError::runtime("no task plugin"))?;
+    let task = tracker
+        .call(
+            &CallContext::detached(),
+            "create_task",
+            json!({ "title": TASK_TITLE, "description": TASK_DESCRIPTION, "priority": "high", "labels": ["bug"] }),
+        )
+        .await
+        .map_err(CliError::runtime)?;
+    match task["id"].as_str() {
+        Some(id) if !id.is_empty() => Ok(id.to_owned()),
+        _ => Err(CliError::runtime(
+            "the task plugin made the demo's task but answered without its id",
+        )),
+    }
+}
+
+/// The workflow's variables: the task, the repository to change, and the
+/// sandbox project's test command.
+fn workflow_vars(task_id: &str, repository: &str) -> Map<String, Value> {
+    let mut vars = Map::new();
+    vars.insert("task_id".into(), Value::String(task_id.to_owned()));
+    vars.insert("repository".into(), Value::String(repository.to_owned()));
+    vars.insert(
+        "test_command".into(),
+        json!(["python3", "-m", "unittest", "-q"]),
+    );
+    vars
+}
+
+/// What a finished demo run left.
+struct Finished {
+    /// The run, which succeeded.
+    outcome: RunOutcome,
+    /// The configuration it ran with.
+    loaded: LoadedConfig,
+    /// What `after` read back.
+    after: Value,
+}
+
+/// Loads `dir/aido.yaml` (with `environment` when given), connects the
+/// plugins, lets `prepare` set the stage and name the variables, runs the
+/// shipped `standard_development` workflow, and lets `after` read back
+/// what it made, with the plugins still connected. A run that did not
+/// succeed, or was interrupted, is reported with how to look at it or
+/// resume it.
+async fn run_workflow(
+    dir: &Path,
+    environment: Option<Environment>,
+    out: &Output,
+    prepare: impl AsyncFnOnce(&ActivePlugins) -> CliResult<Map<String, Value>>,
+    after: impl AsyncFnOnce(&ActivePlugins, &RunOutcome) -> CliResult<Value>,
+) -> CliResult<Finished> {
+    let registry = context::registry()?;
+    let config_file = dir.join("aido.yaml");
+    let options = LoadOptions {
+        config_file: Some(config_file.clone()),
+        cwd: dir.to_owned(),
+        environment,
+    };
+    let loaded = context::load_config_with(&options, &registry, out)?;
+    let library = context::library(&loaded);
+    let file = library
+        .load("standard_development")
+        .map_err(|d| context::report_diagnostics(out, &d))?;
+    let store = context::open_store(&loaded).await?;
+    let engine = context::engine(&loaded, store);
+    let progress = Progress::new(out);
+    let timeout = Duration::from_secs(loaded.settings.system.connect_timeout_seconds);
+    let (engine_ref, file_ref, progress_ref) = (&engine, &file, &progress);
+    let result = with_plugins(
+        loaded.plugins.clone(),
+        timeout,
+        shutdown_signal(),
+        async move |active| {
+            let vars = prepare(active).await?;
+            let outcome = engine_ref
+                .start(file_ref, vars, progress_ref)
+                .await
+                .map_err(|err| match err {
+                    EngineError::Store(err) => CliError::runtime(err),
+                    other => CliError::usage(other),
+                })?;
+            let read_back = if outcome.status == RunStatus::Succeeded {
+                after(active, &outcome).await?
+            } else {
+                Value::Null
+            };
+            Ok::<_, CliError>((outcome, read_back))
+        },
+    )
+    .await;
+    let (outcome, after) = match result {
+        Ok(outcome) => outcome?,
+        Err(LifecycleError::Interrupted) => {
+            for run in engine.release_active().await {
+                out.error(&format!(
+                    "interrupted; resume with: aido --config {} runs resume {run}",
+                    config_file.display()
+                ));
+            }
+            return Err(CliError::reported(ExitCode::Interrupted));
+        }
+        Err(err) => return Err(CliError::runtime(err)),
+    };
+    if outcome.status != RunStatus::Succeeded {
+        out.error(&format!(
+            "the demo's run did not succeed; see: aido --config {} runs show {}",
+            config_file.display(),
+            outcome.run_id
+        ));
+        return Err(CliError::reported(ExitCode::Runtime));
+    }
+    Ok(Finished {
+        outcome,
+        loaded,
+        after,
+    })
+}
+
+/// Prints `label value` rows of `summary`'s `key`s, aligned.
+fn print_rows(out: &Output, summary: &Value, rows: &[(&str, &str)]) {
+    for (label, key) in rows {
+        let value = match &summary[*key] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        out.line(&format!("  {label:<14} {value}"));
+    }
+}
+
 /// Where the sandbox project lives.
 struct Sandbox {
     repo: PathBuf,
     origin: PathBuf,
 }
 
-/// The demo's folder: `dir` if it is empty or new, else a new one under the
-/// system's temporary folder. A folder holding anything is refused, so the
-/// demo never mixes with other files.
-fn prepare_dir(dir: Option<PathBuf>) -> CliResult<PathBuf> {
+/// The demo's folder: `dir` if it is empty or new (or holds only files
+/// named in `tolerated`), else a new one under the system's temporary
+/// folder. A folder holding anything else is refused, so the demo never
+/// mixes with other files.
+fn prepare_dir(dir: Option<PathBuf>, tolerated: &[&str]) -> CliResult<PathBuf> {
     let dir = match dir {
         Some(dir) => {
             let dir = if dir.is_absolute() {
@@ -192,11 +293,16 @@ fn prepare_dir(dir: Option<PathBuf>) -> CliResult<PathBuf> {
                     })?
                     .join(dir)
             };
-            if dir.exists()
-                && std::fs::read_dir(&dir)
-                    .map(|mut d| d.next().is_some())
-                    .unwrap_or(true)
-            {
+            let holds_other_files = std::fs::read_dir(&dir)
+                .map(|mut entries| {
+                    entries.any(|entry| {
+                        entry.map_or(true, |e| {
+                            !tolerated.iter().any(|name| e.file_name() == **name)
+                        })
+                    })
+                })
+                .unwrap_or(true);
+            if dir.exists() && holds_other_files {
                 return Err(CliError::usage(format!(
                     "{} is not empty; give `--dir` a new or empty folder",
                     dir.display()
@@ -217,14 +323,11 @@ fn prepare_dir(dir: Option<PathBuf>) -> CliResult<PathBuf> {
 /// Writes the project, its git repository and bare origin, the
 /// configuration and the recorded answers.
 fn scaffold(dir: &Path) -> CliResult<Sandbox> {
-    let repo = dir.join("project");
-    let origin = dir.join("origin.git");
-    for (name, text) in PROJECT {
-        write(&repo.join(name), text)?;
-    }
     for (name, text) in SETUP {
         write(&dir.join(name), text)?;
     }
+    let repo = project(dir)?;
+    let origin = dir.join("origin.git");
     git(
         dir,
         &[
@@ -235,6 +338,21 @@ fn scaffold(dir: &Path) -> CliResult<Sandbox> {
             &origin.display().to_string(),
         ],
     )?;
+    git(
+        &repo,
+        &["remote", "add", "origin", &origin.display().to_string()],
+    )?;
+    git(&repo, &["push", "--quiet", "origin", "main"])?;
+    Ok(Sandbox { repo, origin })
+}
+
+/// Writes the sandbox project in `dir/project` as a git repository with
+/// one commit on `main`; its path.
+fn project(dir: &Path) -> CliResult<PathBuf> {
+    let repo = dir.join("project");
+    for (name, text) in PROJECT {
+        write(&repo.join(name), text)?;
+    }
     git(&repo, &["init", "--quiet", "--initial-branch=main"])?;
     git(&repo, &["add", "--all"])?;
     git(
@@ -250,12 +368,7 @@ fn scaffold(dir: &Path) -> CliResult<Sandbox> {
             "calc: a tiny calculator",
         ],
     )?;
-    git(
-        &repo,
-        &["remote", "add", "origin", &origin.display().to_string()],
-    )?;
-    git(&repo, &["push", "--quiet", "origin", "main"])?;
-    Ok(Sandbox { repo, origin })
+    Ok(repo)
 }
 
 fn write(path: &Path, text: &str) -> CliResult {

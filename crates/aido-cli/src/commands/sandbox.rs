@@ -7,18 +7,19 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 
 use aido_testkit::{
-    AnthropicEmulator, EmulatorOptions, GitHubEmulator, JiraEmulator, OpenAiEmulator,
-    SlackEmulator, WebhookEmulator, WebhookFlavor, linear::LinearEmulator,
+    AnthropicEmulator, EmulatorOptions, GitHubEmulator, JiraEmulator, MyCustomEmulator,
+    OpenAiEmulator, SlackEmulator, WebhookEmulator, WebhookFlavor, linear::LinearEmulator,
 };
 
 use crate::exit::{CliError, CliResult};
 use crate::output::Output;
 
 /// Every service the sandbox can run.
-pub const SERVICES: [&str; 7] = [
+pub const SERVICES: [&str; 8] = [
     "github",
     "linear",
     "jira",
+    "mycustom",
     "slack",
     "anthropic",
     "openai",
@@ -177,6 +178,30 @@ pub async fn run(services: &[String], port_base: u16, out: &Output) -> CliResult
                 ));
                 keep.push(Box::new(emulator));
             }
+            "mycustom" => {
+                let emulator = start_mycustom(options(index))
+                    .await
+                    .map_err(|e| failed(name, e))?;
+                rows.push(vec![
+                    (*name).into(),
+                    emulator.base_url(),
+                    format!(
+                        "MYCUSTOM_API_KEY={}, project {}",
+                        emulator.api_key(),
+                        aido_testkit::mycustom::PROJECT
+                    ),
+                ]);
+                // The example plugin is external: the slot can name it
+                // only once it was added here, and a tracker built in wins.
+                if mycustom_added() && !chosen.contains(&"jira") && !chosen.contains(&"linear") {
+                    yaml.push_str(&format!(
+                        "  task_management:\n    provider: mycustom\n    config: {{ base_url: \"{}\", project: {} }}\n",
+                        emulator.base_url(),
+                        aido_testkit::mycustom::PROJECT
+                    ));
+                }
+                keep.push(Box::new(emulator));
+            }
             _ => {
                 let emulator = WebhookEmulator::start_with(WebhookFlavor::Slack, options(index))
                     .await
@@ -198,6 +223,27 @@ pub async fn run(services: &[String], port_base: u16, out: &Output) -> CliResult
     aido_core::lifecycle::shutdown_signal().await;
     drop(keep);
     Ok(())
+}
+
+/// The MyCustom emulator, accepting the key in `MYCUSTOM_API_KEY` when it
+/// is set, so that the plugin, which reads its key from there, and the
+/// emulator agree without copying a generated key.
+async fn start_mycustom(mut options: EmulatorOptions) -> std::io::Result<MyCustomEmulator> {
+    if let Some(key) = std::env::var("MYCUSTOM_API_KEY")
+        .ok()
+        .filter(|key| !key.is_empty())
+    {
+        options.api_key = aido_testkit::ApiKey::Fixed(key);
+    }
+    MyCustomEmulator::start_with(options).await
+}
+
+/// Whether the `mycustom` plugin was added to this project.
+fn mycustom_added() -> bool {
+    crate::context::project_dir()
+        .ok()
+        .and_then(|dir| aido_core::plugin_host::lockfile::LockFile::read(&dir).ok())
+        .is_some_and(|lock| lock.plugins.iter().any(|p| p.name == "mycustom"))
 }
 
 fn write_config(path: &Path, yaml: &str) -> CliResult {

@@ -342,20 +342,41 @@ async fn a_wrong_token_is_an_authentication_error_without_the_token() {
     assert!(!format!("{err:?}").contains(wrong));
 }
 
-#[tokio::test]
+/// Every recorded request, header and body of the emulator, as text.
+fn everything_sent(emulator: &GitHubEmulator) -> String {
+    emulator
+        .requests()
+        .iter()
+        .map(|r| format!("{} {} {:?}", r.method, r.path, r.query))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn git_gets_the_token_as_a_scoped_header_never_in_the_url() {
     let fx = Fixture::new(json!({})).await;
     let destination = fx._dir.path().join("clone");
-    let err = fx
+    let token = fx.emulator.token().to_owned();
+    let local = fx
         .call(
             "clone_repository",
             json!({"repository": "acme/widgets", "destination": destination.to_string_lossy()}),
         )
         .await
-        .unwrap_err();
-    let token = fx.emulator.token().to_owned();
-    assert!(!err.to_string().contains(&token), "{err}");
-    // The emulator serves no git, but it saw git's request and its header.
+        .unwrap();
+    assert_eq!(local["branch"], "main");
+    assert_eq!(local["default_branch"], "main");
+    assert_eq!(
+        std::fs::read_to_string(destination.join("README.md")).unwrap(),
+        "# widgets\n"
+    );
+    let config = std::fs::read_to_string(destination.join(".git/config")).unwrap();
+    assert!(!config.contains(&token), "{config}");
+    assert!(
+        config.contains(&fx.emulator.clone_url("acme", "widgets")),
+        "{config}"
+    );
+    // git sent the token as GitHub takes it, in a header.
     let git_request = fx
         .emulator
         .requests()
@@ -367,6 +388,8 @@ async fn git_gets_the_token_as_a_scoped_header_never_in_the_url() {
         api::base64_encode(format!("x-access-token:{token}").as_bytes())
     );
     assert_eq!(git_request.header("authorization"), Some(expected.as_str()));
+    assert!(!everything_sent(&fx.emulator).contains(&token));
+    std::fs::remove_dir_all(&destination).unwrap();
 
     // A local repository is cloned as given; its saved remote has no token.
     let source = fx._dir.path().join("source");
@@ -407,6 +430,76 @@ async fn git_gets_the_token_as_a_scoped_header_never_in_the_url() {
     assert_eq!(local["branch"], "main");
     let config = std::fs::read_to_string(destination.join(".git/config")).unwrap();
     assert!(!config.contains(&token), "{config}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn clone_branch_commit_push_and_pull_request_against_the_emulator() {
+    let fx = Fixture::new(json!({})).await;
+    let token = fx.emulator.token().to_owned();
+    let destination = fx._dir.path().join("work");
+    let local = fx
+        .call(
+            "clone_repository",
+            json!({"repository": "acme/widgets", "destination": destination.to_string_lossy()}),
+        )
+        .await
+        .unwrap();
+    let workdir = local["workdir"].as_str().unwrap().to_owned();
+    fx.call(
+        "create_branch",
+        json!({"workdir": workdir, "branch": "feature/x"}),
+    )
+    .await
+    .unwrap();
+    std::fs::write(destination.join("fix.txt"), "fixed\n").unwrap();
+    let commit = fx
+        .call(
+            "commit_changes",
+            json!({"workdir": workdir, "message": "Fix it"}),
+        )
+        .await
+        .unwrap();
+    let pushed = fx
+        .call_keyed(
+            "run1:push",
+            "push_branch",
+            json!({"workdir": workdir, "branch": "feature/x"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(pushed["commit"], commit["sha"]);
+    // The emulator's API sees the push: the branch, its file, a pull
+    // request from it.
+    assert_eq!(
+        fx.emulator.branches("acme", "widgets")["feature/x"],
+        commit["sha"].as_str().unwrap()
+    );
+    let file = fx
+        .call(
+            "get_file_content",
+            json!({"repository": "acme/widgets", "path": "fix.txt", "ref": "feature/x"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(file["content"], "fixed\n");
+    let pull = fx
+        .call_keyed(
+            "run1:pr",
+            "create_pull_request",
+            json!({"repository": "acme/widgets", "title": "Fix", "description": "Fixes it",
+                   "source_branch": "feature/x", "target_branch": "main"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(pull["source_branch"], "feature/x");
+    let shown = &fx.emulator.pull_requests("acme", "widgets")[0];
+    assert_eq!(shown["head"]["sha"], commit["sha"]);
+    assert_eq!(shown["state"], "open");
+    // The token went in headers only: not in the saved remote, not in any
+    // path or query.
+    let config = std::fs::read_to_string(destination.join(".git/config")).unwrap();
+    assert!(!config.contains(&token), "{config}");
+    assert!(!everything_sent(&fx.emulator).contains(&token));
 }
 
 #[test]
