@@ -17,14 +17,14 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::Row;
 
-use self::sql::Literal;
+use self::changes::Changes;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
 };
 
-mod sql;
+mod changes;
 
 /// A failure of the store itself (the disk, the database file).
 #[derive(Debug)]
@@ -296,64 +296,36 @@ pub struct CostRow {
     pub cost_usd: f64,
 }
 
-/// A step's start, rendered when it is written: on its own (a step that
-/// takes a while) or together with the step's end (a quick one).
+/// A step's start, made when the step starts and written either on its own
+/// (a step that takes a while) or together with the step's end (a quick
+/// one).
 #[derive(Debug)]
 pub struct StepStart {
-    run_id: String,
-    position: i64,
-    name: String,
-    attempt: i64,
-    inputs: Option<String>,
+    row: changes::StepStarted,
     event: Option<(String, String)>,
-    at: String,
 }
 
 impl StepStart {
-    /// The statements recording the start alone.
-    fn body(&self) -> String {
-        let mut body = sql::render(
-            STEP_STARTED,
-            &[
-                Literal::Text(&self.run_id),
-                Literal::Int(self.position),
-                Literal::Text(&self.name),
-                Literal::Int(self.attempt),
-                self.inputs.as_deref().into(),
-                Literal::Text(&self.at),
-            ],
-        );
-        if let Some((kind, data)) = &self.event {
-            body.push_str(&event_insert(
-                &self.run_id,
-                &self.name,
-                &[(kind, data, &self.at)],
-            ));
+    /// The changes recording the start alone.
+    fn into_changes(self) -> Changes {
+        let mut changes = Changes::default();
+        if let Some((kind, data)) = self.event {
+            changes.event(start_event(&self.row, kind, data));
         }
-        body
+        changes.start(self.row);
+        changes
     }
 }
 
-/// One `INSERT` of events (`(kind, data, at)`) of a step.
-fn event_insert(run_id: &str, step: &str, events: &[(&str, &str, &str)]) -> String {
-    let mut sql = String::from("\nINSERT INTO events (run_id, step, kind, data, at) VALUES ");
-    for (i, (kind, data, at)) in events.iter().enumerate() {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&sql::render(
-            "($1, $2, $3, $4, $5)",
-            &[
-                Literal::Text(run_id),
-                Literal::Text(step),
-                Literal::Text(kind),
-                Literal::Text(data),
-                Literal::Text(at),
-            ],
-        ));
+/// The event of a step's start.
+fn start_event(row: &changes::StepStarted, kind: String, data: String) -> changes::Event {
+    changes::Event {
+        run_id: row.run_id.clone(),
+        step: Some(row.name.clone()),
+        kind,
+        data,
+        at: row.started_at.clone(),
     }
-    sql.push(';');
-    sql
 }
 
 /// The run store.
@@ -365,8 +337,8 @@ pub struct RunStore {
 
 /// A state change waiting for the writer.
 struct PendingWrite {
-    /// The statements, without `BEGIN`/`COMMIT`.
-    body: String,
+    /// The rows to write.
+    changes: Changes,
     /// Told when the change is committed (or failed).
     done: tokio::sync::oneshot::Sender<StoreResult<()>>,
 }
@@ -375,9 +347,13 @@ struct PendingWrite {
 /// written are committed together, in one transaction and one round trip to
 /// SQLite, and each waiter is told only after the commit. Concurrent runs
 /// share the cost of the round trip; a single run loses nothing.
-fn spawn_writer(pool: SqlitePool) -> tokio::sync::mpsc::UnboundedSender<PendingWrite> {
+fn spawn_writer(
+    pool: SqlitePool,
+    checkpoints: Option<tokio::sync::mpsc::Sender<()>>,
+) -> tokio::sync::mpsc::UnboundedSender<PendingWrite> {
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<PendingWrite>();
     tokio::spawn(async move {
+        let mut since_checkpoint = 0usize;
         while let Some(first) = receiver.recv().await {
             let mut batch = vec![first];
             while batch.len() < 256 {
@@ -386,12 +362,18 @@ fn spawn_writer(pool: SqlitePool) -> tokio::sync::mpsc::UnboundedSender<PendingW
                     Err(_) => break,
                 }
             }
-            let combined: String = batch
-                .iter()
-                .map(|w| w.body.as_str())
-                .collect::<Vec<_>>()
-                .join("\n");
-            match run_transaction(&pool, combined).await {
+            since_checkpoint += batch.len();
+            if since_checkpoint >= CHECKPOINT_EVERY {
+                if let Some(checkpoints) = &checkpoints {
+                    // A full queue means one is already due: nothing lost.
+                    let _ = checkpoints.try_send(());
+                }
+                since_checkpoint = 0;
+            }
+            let all: Vec<&Changes> = batch.iter().map(|write| &write.changes).collect();
+            let result = commit(&pool, &all).await;
+            drop(all);
+            match result {
                 Ok(()) => {
                     for write in batch {
                         let _ = write.done.send(Ok(()));
@@ -402,7 +384,7 @@ fn spawn_writer(pool: SqlitePool) -> tokio::sync::mpsc::UnboundedSender<PendingW
                 // failure is at least logged).
                 Err(_) if batch.len() > 1 => {
                     for write in batch {
-                        let result = run_transaction(&pool, write.body).await;
+                        let result = commit(&pool, &[&write.changes]).await;
                         if let Err(Err(err)) = write.done.send(result) {
                             tracing::warn!(%err, "a run store write failed");
                         }
@@ -419,28 +401,77 @@ fn spawn_writer(pool: SqlitePool) -> tokio::sync::mpsc::UnboundedSender<PendingW
     sender
 }
 
-/// Runs `body` in one transaction, rolling back on failure.
-async fn run_transaction(pool: &SqlitePool, body: String) -> StoreResult<()> {
+/// Transactions between two background checkpoints. Each step's commit
+/// adds a handful of pages to the write-ahead log; this keeps it at a few
+/// megabytes, near SQLite's own default of 1,000 pages.
+const CHECKPOINT_EVERY: usize = 200;
+
+/// The background checkpointer: copies the write-ahead log into the
+/// database when the writer asks, off the path of any commit. SQLite's
+/// automatic checkpoint would run inside the commit that crosses its
+/// threshold and make that step wait for two fsyncs; a passive checkpoint
+/// on another connection lets commits go on meanwhile. It ends with the
+/// writer.
+fn spawn_checkpointer(pool: SqlitePool) -> tokio::sync::mpsc::Sender<()> {
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<()>(1);
+    tokio::spawn(async move {
+        while receiver.recv().await.is_some() {
+            if let Err(err) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                .execute(&pool)
+                .await
+            {
+                tracing::warn!(%err, "a run store checkpoint failed; the next one will retry");
+            }
+        }
+    });
+    sender
+}
+
+/// Commits `changes` in one transaction, rolling back on failure.
+async fn commit(pool: &SqlitePool, changes: &[&Changes]) -> StoreResult<()> {
+    let [starts, completions, finishes, events, keys] = Changes::parameters(changes)
+        .map_err(|err| StoreError(format!("cannot encode a state change: {err}")))?;
     let mut connection = pool.acquire().await?;
-    let script = format!("BEGIN IMMEDIATE;\n{body}\nCOMMIT;");
-    if let Err(err) = sqlx::raw_sql(sqlx::AssertSqlSafe(script))
+    let result = sqlx::query(changes::COMMIT_CHANGES)
+        .bind(starts)
+        .bind(completions)
+        .bind(finishes)
+        .bind(events)
+        .bind(keys)
         .execute(&mut *connection)
-        .await
-    {
+        .await;
+    if let Err(err) = result {
+        // The statements stop at the failing one, inside the transaction.
         let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
         return Err(err.into());
     }
     Ok(())
 }
 
+/// The store's schema, one migration per version; a store written by an
+/// older aido is brought up to date when it is opened.
 fn migrator() -> Migrator {
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        Cow::Borrowed("runs, steps, events, costs, idempotency keys"),
-        MigrationType::Simple,
-        sqlx::SqlSafeStr::into_sql_str(include_str!("0001_init.sql")),
-        false,
-    )])
+    let migration = |version, description, sql: &'static str| {
+        Migration::new(
+            version,
+            Cow::Borrowed(description),
+            MigrationType::Simple,
+            sqlx::SqlSafeStr::into_sql_str(sql),
+            false,
+        )
+    };
+    Migrator::with_migrations(vec![
+        migration(
+            1,
+            "runs, steps, events, costs, idempotency keys",
+            include_str!("0001_init.sql"),
+        ),
+        migration(
+            2,
+            "fewer pages written per step",
+            include_str!("0002_fewer_pages.sql"),
+        ),
+    ])
 }
 
 /// A lease owner's name: host, process and a random part, so that a
@@ -511,30 +542,6 @@ fn json(row: &SqliteRow, column: &str) -> StoreResult<Option<Value>> {
     .transpose()
 }
 
-/// A step starts: $1 run, $2 position, $3 name, $4 attempt, $5 inputs,
-/// $6 time.
-const STEP_STARTED: &str = "INSERT INTO steps (run_id, position, name, status, attempt, inputs, started_at) VALUES ($1, $2, $3, 'running', $4, $5, $6)
-    ON CONFLICT (run_id, name) DO UPDATE SET status = 'running', attempt = excluded.attempt, inputs = excluded.inputs,
-    outputs = NULL, error = NULL, started_at = excluded.started_at, finished_at = NULL;";
-
-/// A started step ends: $1 run, $2 name, $3 status, $4 outputs, $5 error,
-/// $6 time, $7 cost, $8 tokens.
-const STEP_FINISHED: &str = "UPDATE steps SET status = $3, outputs = $4, error = $5, finished_at = $6, cost_usd = $7, tokens = $8 WHERE run_id = $1 AND name = $2;";
-
-/// A quick step, started and ended in one: $1 run, $2 position, $3 name,
-/// $4 attempt, $5 inputs, $6 start time, $7 status, $8 outputs, $9 error,
-/// $10 end time, $11 cost, $12 tokens.
-const STEP_COMPLETED: &str = "INSERT INTO steps (run_id, position, name, status, attempt, inputs, outputs, error, started_at, finished_at, cost_usd, tokens)
-    VALUES ($1, $2, $3, $7, $4, $5, $8, $9, $6, $10, $11, $12)
-    ON CONFLICT (run_id, name) DO UPDATE SET status = excluded.status, attempt = excluded.attempt, inputs = excluded.inputs,
-    outputs = excluded.outputs, error = excluded.error, started_at = excluded.started_at, finished_at = excluded.finished_at,
-    cost_usd = excluded.cost_usd, tokens = excluded.tokens;";
-
-/// A side effect's key: $1 key, $2 run, $3 step, $4 action, $5 result,
-/// $6 time.
-const IDEMPOTENCY_KEY: &str = "\nINSERT INTO idempotency_keys (key, run_id, step, action, result, created_at) VALUES ($1, $2, $3, $4, $5, $6)
-    ON CONFLICT (key) DO UPDATE SET result = excluded.result;";
-
 const RUN_COLUMNS: &str = "r.id, r.workflow, r.workflow_origin, r.task_id, r.status, r.error, r.workspace, r.created_at, r.updated_at, r.finished_at, r.lease_owner, r.lease_expires_at, \
     COALESCE((SELECT SUM(cost_usd) FROM costs c WHERE c.run_id = r.id), 0.0) AS cost_usd, \
     COALESCE((SELECT SUM(input_tokens + output_tokens) FROM costs c WHERE c.run_id = r.id), 0) AS tokens";
@@ -555,13 +562,21 @@ impl RunStore {
             // resume from); FULL adds an fsync per commit for power loss.
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
+            .foreign_keys(true)
+            // Checkpoints (which fsync) run in the background instead of
+            // inside whichever commit crosses the threshold; see
+            // `spawn_checkpointer`.
+            .pragma("wal_autocheckpoint", "0");
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
+            // The pool's connections are local and long-lived: a ping
+            // before every use would cost a round trip per statement.
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         migrator().run(&pool).await?;
-        let writer = spawn_writer(pool.clone());
+        let checkpoints = spawn_checkpointer(pool.clone());
+        let writer = spawn_writer(pool.clone(), Some(checkpoints));
         Ok(RunStore { pool, writer })
     }
 
@@ -574,7 +589,7 @@ impl RunStore {
             .connect_with(options)
             .await?;
         migrator().run(&pool).await?;
-        let writer = spawn_writer(pool.clone());
+        let writer = spawn_writer(pool.clone(), None);
         Ok(RunStore { pool, writer })
     }
 
@@ -725,7 +740,7 @@ impl RunStore {
         event: Option<(&str, &Value)>,
     ) -> StoreResult<()> {
         let start = self.prepare_step_started(run_id, position, name, attempt, inputs, event);
-        self.script(start.body()).await
+        self.write(start.into_changes()).await
     }
 
     /// A step's start, not yet written: either sent on its own with
@@ -741,13 +756,15 @@ impl RunStore {
         event: Option<(&str, &Value)>,
     ) -> StepStart {
         StepStart {
-            run_id: run_id.to_owned(),
-            position: position as i64,
-            name: name.to_owned(),
-            attempt: i64::from(attempt),
-            inputs: inputs.map(Value::to_string),
+            row: changes::StepStarted {
+                run_id: run_id.to_owned(),
+                position: position as i64,
+                name: name.to_owned(),
+                attempt: i64::from(attempt),
+                inputs: inputs.map(Value::to_string),
+                started_at: now(),
+            },
             event: event.map(|(kind, data)| (kind.to_owned(), data.to_string())),
-            at: now(),
         }
     }
 
@@ -760,7 +777,7 @@ impl RunStore {
         if self
             .writer
             .send(PendingWrite {
-                body: start.body(),
+                changes: start.into_changes(),
                 done,
             })
             .is_err()
@@ -787,79 +804,54 @@ impl RunStore {
     ) -> StoreResult<()> {
         let idempotency = idempotency.filter(|_| status == StepStatus::Succeeded);
         let outputs = outputs.map(Value::to_string);
-        let data = event.map(|(_, data)| data.to_string());
         let at = now();
-        let tokens = Literal::Int(i64::try_from(spend.1).unwrap_or(i64::MAX));
-        let mut script = match &start {
-            // Started and ended in one: one row written once.
-            Some(start) => sql::render(
-                STEP_COMPLETED,
-                &[
-                    Literal::Text(run_id),
-                    Literal::Int(start.position),
-                    Literal::Text(name),
-                    Literal::Int(start.attempt),
-                    start.inputs.as_deref().into(),
-                    Literal::Text(&start.at),
-                    Literal::Text(status.as_str()),
-                    outputs.as_deref().into(),
-                    error.into(),
-                    Literal::Text(&at),
-                    Literal::Real(spend.0),
-                    tokens,
-                ],
-            ),
-            None => sql::render(
-                STEP_FINISHED,
-                &[
-                    Literal::Text(run_id),
-                    Literal::Text(name),
-                    Literal::Text(status.as_str()),
-                    outputs.as_deref().into(),
-                    error.into(),
-                    Literal::Text(&at),
-                    Literal::Real(spend.0),
-                    tokens,
-                ],
-            ),
+        let end = changes::StepEnd {
+            status: status.as_str(),
+            outputs: outputs.clone(),
+            error: error.map(str::to_owned),
+            finished_at: at.clone(),
+            cost_usd: spend.0,
+            tokens: i64::try_from(spend.1).unwrap_or(i64::MAX),
         };
-        let mut events: Vec<(&str, &str, &str)> = Vec::new();
-        if let Some(StepStart {
-            event: Some((kind, data)),
-            at,
-            ..
-        }) = &start
-        {
-            events.push((kind, data, at));
+        let mut changes = Changes::default();
+        match start {
+            // Started and ended in one: one row written once.
+            Some(StepStart { row, event }) => {
+                if let Some((kind, data)) = event {
+                    changes.event(start_event(&row, kind, data));
+                }
+                changes.complete(row, end);
+            }
+            None => changes.finish(run_id, name, end),
         }
-        if let (Some((kind, _)), Some(data)) = (event, data.as_deref()) {
-            events.push((kind, data, &at));
-        }
-        if !events.is_empty() {
-            script.push_str(&event_insert(run_id, name, &events));
+        if let Some((kind, data)) = event {
+            changes.event(changes::Event {
+                run_id: run_id.to_owned(),
+                step: Some(name.to_owned()),
+                kind: kind.to_owned(),
+                data: data.to_string(),
+                at: at.clone(),
+            });
         }
         if let Some((key, action)) = idempotency {
-            script.push_str(&sql::render(
-                IDEMPOTENCY_KEY,
-                &[
-                    Literal::Text(key),
-                    Literal::Text(run_id),
-                    Literal::Text(name),
-                    Literal::Text(action),
-                    Literal::Text(outputs.as_deref().unwrap_or("null")),
-                    Literal::Text(&at),
-                ],
-            ));
+            changes.key(changes::IdempotencyKey {
+                key: key.to_owned(),
+                run_id: run_id.to_owned(),
+                step: name.to_owned(),
+                action: action.to_owned(),
+                result: outputs.unwrap_or_else(|| "null".to_owned()),
+                created_at: at,
+            });
         }
-        self.script(script).await
+        self.write(changes).await
     }
 
     /// Commits a state change through the group-commit writer and waits
     /// for the commit.
-    async fn script(&self, body: String) -> StoreResult<()> {
+    async fn write(&self, changes: Changes) -> StoreResult<()> {
         let (done, committed) = tokio::sync::oneshot::channel();
         self.writer
-            .send(PendingWrite { body, done })
+            .send(PendingWrite { changes, done })
             .map_err(|_| StoreError("the store's writer has stopped".to_owned()))?;
         committed
             .await

@@ -1,0 +1,191 @@
+//! The engine's state changes (a step starting, a step ending), as rows
+//! that the group-commit writer merges and commits with one statement per
+//! table.
+//!
+//! Why rows and not SQL: sqlx runs each statement as a round trip to
+//! SQLite's worker thread, and a step's end touches three tables. The
+//! writer sends the rows of every change waiting for it as JSON arrays to
+//! one fixed, cached multi-statement query (`json_each` unpacks them), so
+//! a commit is one round trip and no parsing, however many changes it
+//! carries. Values are bound, never spliced into SQL text.
+
+use serde::Serialize;
+
+/// The rows one or more state changes add, in the order they were made.
+#[derive(Debug, Default)]
+pub(super) struct Changes {
+    /// Steps that started and are still running.
+    starts: Vec<StepStarted>,
+    /// Steps that started and ended within one change.
+    completions: Vec<StepCompleted>,
+    /// Ends of steps whose start was written earlier.
+    finishes: Vec<StepFinished>,
+    /// Events.
+    events: Vec<Event>,
+    /// Idempotency keys of side effects made.
+    keys: Vec<IdempotencyKey>,
+}
+
+/// A step's start.
+#[derive(Debug, Serialize)]
+pub(super) struct StepStarted {
+    pub run_id: String,
+    pub position: i64,
+    pub name: String,
+    pub attempt: i64,
+    pub inputs: Option<String>,
+    pub started_at: String,
+}
+
+/// How a step ended.
+#[derive(Debug, Serialize)]
+pub(super) struct StepEnd {
+    pub status: &'static str,
+    pub outputs: Option<String>,
+    pub error: Option<String>,
+    pub finished_at: String,
+    pub cost_usd: f64,
+    pub tokens: i64,
+}
+
+/// A step that started and ended in one change: one row written once.
+#[derive(Debug, Serialize)]
+pub(super) struct StepCompleted {
+    #[serde(flatten)]
+    pub start: StepStarted,
+    #[serde(flatten)]
+    pub end: StepEnd,
+}
+
+/// The end of a step whose start is already written.
+#[derive(Debug, Serialize)]
+pub(super) struct StepFinished {
+    pub run_id: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub end: StepEnd,
+}
+
+/// An event of a run.
+#[derive(Debug, Serialize)]
+pub(super) struct Event {
+    pub run_id: String,
+    pub step: Option<String>,
+    pub kind: String,
+    pub data: String,
+    pub at: String,
+}
+
+/// A side effect's idempotency key and the result it gave.
+#[derive(Debug, Serialize)]
+pub(super) struct IdempotencyKey {
+    pub key: String,
+    pub run_id: String,
+    pub step: String,
+    pub action: String,
+    pub result: String,
+    pub created_at: String,
+}
+
+/// The statements that commit [`Changes`]: `$1` to `$5` are JSON arrays of
+/// starts, completions, finishes, events and keys. Within one commit the
+/// tables are written in that order, which keeps each run's own order: a
+/// step's start always comes before its end, and a change whose end
+/// belongs to the same row as a later change is always waited for before
+/// that later change is made.
+///
+/// `WHERE true` is SQLite's documented way to let an upsert follow a
+/// `SELECT`.
+pub(super) const COMMIT_CHANGES: &str = "BEGIN IMMEDIATE;
+INSERT INTO steps (run_id, position, name, status, attempt, inputs, started_at)
+    SELECT value ->> 'run_id', value ->> 'position', value ->> 'name', 'running', value ->> 'attempt',
+        value ->> 'inputs', value ->> 'started_at'
+    FROM json_each($1) WHERE true
+    ON CONFLICT (run_id, name) DO UPDATE SET status = 'running', attempt = excluded.attempt, inputs = excluded.inputs,
+        outputs = NULL, error = NULL, started_at = excluded.started_at, finished_at = NULL;
+INSERT INTO steps (run_id, position, name, status, attempt, inputs, outputs, error, started_at, finished_at, cost_usd, tokens)
+    SELECT value ->> 'run_id', value ->> 'position', value ->> 'name', value ->> 'status', value ->> 'attempt',
+        value ->> 'inputs', value ->> 'outputs', value ->> 'error', value ->> 'started_at', value ->> 'finished_at',
+        COALESCE(value ->> 'cost_usd', 0.0), value ->> 'tokens'
+    FROM json_each($2) WHERE true
+    ON CONFLICT (run_id, name) DO UPDATE SET status = excluded.status, attempt = excluded.attempt, inputs = excluded.inputs,
+        outputs = excluded.outputs, error = excluded.error, started_at = excluded.started_at, finished_at = excluded.finished_at,
+        cost_usd = excluded.cost_usd, tokens = excluded.tokens;
+UPDATE steps SET status = f.status, outputs = f.outputs, error = f.error, finished_at = f.finished_at,
+        cost_usd = f.cost_usd, tokens = f.tokens
+    FROM (SELECT value ->> 'run_id' AS run_id, value ->> 'name' AS name, value ->> 'status' AS status,
+            value ->> 'outputs' AS outputs, value ->> 'error' AS error, value ->> 'finished_at' AS finished_at,
+            COALESCE(value ->> 'cost_usd', 0.0) AS cost_usd, value ->> 'tokens' AS tokens
+        FROM json_each($3)) AS f
+    WHERE steps.run_id = f.run_id AND steps.name = f.name;
+INSERT INTO events (run_id, step, kind, data, at)
+    SELECT value ->> 'run_id', value ->> 'step', value ->> 'kind', value ->> 'data', value ->> 'at'
+    FROM json_each($4);
+INSERT INTO idempotency_keys (key, run_id, step, action, result, created_at)
+    SELECT value ->> 'key', value ->> 'run_id', value ->> 'step', value ->> 'action', value ->> 'result', value ->> 'created_at'
+    FROM json_each($5) WHERE true
+    ON CONFLICT (key) DO UPDATE SET result = excluded.result;
+COMMIT;";
+
+impl Changes {
+    /// A step's start.
+    pub(super) fn start(&mut self, start: StepStarted) {
+        self.starts.push(start);
+    }
+
+    /// A step started and ended in one change.
+    pub(super) fn complete(&mut self, start: StepStarted, end: StepEnd) {
+        self.completions.push(StepCompleted { start, end });
+    }
+
+    /// A started step's end.
+    pub(super) fn finish(&mut self, run_id: &str, name: &str, end: StepEnd) {
+        self.finishes.push(StepFinished {
+            run_id: run_id.to_owned(),
+            name: name.to_owned(),
+            end,
+        });
+    }
+
+    /// An event.
+    pub(super) fn event(&mut self, event: Event) {
+        self.events.push(event);
+    }
+
+    /// A side effect's key.
+    pub(super) fn key(&mut self, key: IdempotencyKey) {
+        self.keys.push(key);
+    }
+
+    /// The five JSON arrays bound to [`COMMIT_CHANGES`] for `all` the
+    /// changes, in order.
+    pub(super) fn parameters(all: &[&Changes]) -> serde_json::Result<[String; 5]> {
+        Ok([
+            json_array(all, |c| &c.starts)?,
+            json_array(all, |c| &c.completions)?,
+            json_array(all, |c| &c.finishes)?,
+            json_array(all, |c| &c.events)?,
+            json_array(all, |c| &c.keys)?,
+        ])
+    }
+}
+
+/// One JSON array of the rows `rows` picks from each of `all`.
+fn json_array<T: Serialize>(
+    all: &[&Changes],
+    rows: impl Fn(&Changes) -> &Vec<T>,
+) -> serde_json::Result<String> {
+    let mut out = Vec::with_capacity(64);
+    out.push(b'[');
+    let mut first = true;
+    for row in all.iter().flat_map(|changes| rows(changes)) {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        serde_json::to_writer(&mut out, row)?;
+    }
+    out.push(b']');
+    // serde_json writes UTF-8 only.
+    String::from_utf8(out).map_err(|err| serde::ser::Error::custom(err.to_string()))
+}
