@@ -199,6 +199,28 @@ pub enum PluginCommand {
         /// The plugin's folder, manifest or name.
         path: String,
     },
+    /// Scaffold an external plugin that works at once: source with every
+    /// method of the kind (in memory), plugin.toml, config.yaml.example,
+    /// tests and a README.
+    New {
+        /// The plugin's name: lower-case letters, digits, `-` and `_`.
+        name: String,
+        /// The kind it serves (task_management, version_control,
+        /// documentation, communication, ai_provider, monitoring).
+        #[arg(long, value_name = "KIND")]
+        kind: String,
+        /// Its language.
+        #[arg(long, value_enum, default_value = "python")]
+        lang: crate::commands::plugin_new::Lang,
+        /// The folder to create (./NAME by default); must not exist or be
+        /// empty.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<std::path::PathBuf>,
+        /// Rust only: the aido checkout holding crates/aido-plugin-sdk
+        /// (by default, the one this aido was built from).
+        #[arg(long, value_name = "DIR")]
+        sdk_path: Option<std::path::PathBuf>,
+    },
     /// Remove an external plugin from `aido-plugins.lock`.
     Remove {
         /// The plugin's name.

@@ -8,6 +8,7 @@ pub mod doctor;
 pub mod init;
 pub mod metrics;
 pub mod plugin;
+pub mod plugin_new;
 pub mod runs;
 pub mod sandbox;
 pub mod task;

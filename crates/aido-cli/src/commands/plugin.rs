@@ -1,4 +1,5 @@
-//! `aido plugin list | info | schema | actions`.
+//! `aido plugin list | info | schema | actions | add | check | remove`;
+//! `aido plugin new` is in `plugin_new`.
 
 use serde_json::{Value, json};
 
@@ -19,6 +20,23 @@ pub fn run(command: &PluginCommand, out: &Output) -> CliResult {
     }
     if let PluginCommand::Check { path } = command {
         return check(path, out);
+    }
+    if let PluginCommand::New {
+        name,
+        kind,
+        lang,
+        dir,
+        sdk_path,
+    } = command
+    {
+        let request = super::plugin_new::NewPlugin {
+            name: name.clone(),
+            kind: kind.clone(),
+            lang: *lang,
+            dir: dir.clone(),
+            sdk_path: sdk_path.clone(),
+        };
+        return super::plugin_new::run(&request, out);
     }
     if let PluginCommand::Remove { name } = command {
         let project = context::project_dir()?;
@@ -45,9 +63,10 @@ pub fn run(command: &PluginCommand, out: &Output) -> CliResult {
             Ok(())
         }
         PluginCommand::Actions { kind } => actions(kind.as_deref(), out),
-        PluginCommand::Add { .. } | PluginCommand::Remove { .. } | PluginCommand::Check { .. } => {
-            Ok(())
-        }
+        PluginCommand::Add { .. }
+        | PluginCommand::Remove { .. }
+        | PluginCommand::Check { .. }
+        | PluginCommand::New { .. } => Ok(()),
     }
 }
 

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -74,16 +75,18 @@ pub struct ExternalSpec {
     pub entry: Option<(PathBuf, String)>,
 }
 
-/// A started process and when it was last used.
-struct Running {
-    connection: Arc<Connection>,
-    last_used: Instant,
-}
-
 /// An external plugin process behind the protocol.
 pub struct ExternalPlugin {
     spec: ExternalSpec,
-    state: tokio::sync::Mutex<Option<Running>>,
+    /// The running process, read by every call without waiting: a call
+    /// only takes `lifecycle` when there is none, or it died or idled.
+    current: std::sync::RwLock<Option<Arc<Connection>>>,
+    /// When a call last used the process, in milliseconds since `epoch`.
+    last_used: AtomicU64,
+    epoch: Instant,
+    /// Held while the process is started, stopped or replaced, so that
+    /// only one caller does it.
+    lifecycle: tokio::sync::Mutex<()>,
     config: std::sync::Mutex<Option<PluginConfig>>,
     crashes: std::sync::Mutex<VecDeque<Instant>>,
 }
@@ -93,7 +96,10 @@ impl ExternalPlugin {
     pub fn new(spec: ExternalSpec) -> Self {
         ExternalPlugin {
             spec,
-            state: tokio::sync::Mutex::default(),
+            current: std::sync::RwLock::default(),
+            last_used: AtomicU64::new(0),
+            epoch: Instant::now(),
+            lifecycle: tokio::sync::Mutex::default(),
             config: std::sync::Mutex::default(),
             crashes: std::sync::Mutex::default(),
         }
@@ -103,34 +109,60 @@ impl ExternalPlugin {
         &self.spec.metadata.name
     }
 
+    fn now_millis(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The running connection, if it is alive and was used recently; marks
+    /// it used.
+    fn usable(&self) -> Option<Arc<Connection>> {
+        let current = self
+            .current
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let connection = current.as_ref()?;
+        let now = self.now_millis();
+        let idle =
+            Duration::from_millis(now.saturating_sub(self.last_used.load(Ordering::Relaxed)));
+        if !connection.is_alive() || idle >= self.spec.limits.idle_timeout {
+            return None;
+        }
+        self.last_used.store(now, Ordering::Relaxed);
+        Some(connection.clone())
+    }
+
+    fn replace(&self, connection: Option<Arc<Connection>>) -> Option<Arc<Connection>> {
+        let mut current = self
+            .current
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::replace(&mut *current, connection)
+    }
+
     /// The live connection, started (and connected with the stored
     /// configuration) when there is none or the last one died.
     async fn connection(&self) -> Result<Arc<Connection>, Error> {
-        let mut state = self.state.lock().await;
-        if let Some(running) = state.as_mut() {
-            if running.connection.is_alive()
-                && running.last_used.elapsed() < self.spec.limits.idle_timeout
-            {
-                running.last_used = Instant::now();
-                return Ok(running.connection.clone());
-            }
-            if running.connection.is_alive() {
+        // The fast path: no lock but a read lock, no allocation.
+        if let Some(connection) = self.usable() {
+            return Ok(connection);
+        }
+        let _lifecycle = self.lifecycle.lock().await;
+        // Another caller may have started it while this one waited.
+        if let Some(connection) = self.usable() {
+            return Ok(connection);
+        }
+        if let Some(old) = self.replace(None) {
+            if old.is_alive() {
                 // Idle too long: stop it and start afresh.
-                running
-                    .connection
-                    .stop(self.spec.limits.shutdown_timeout)
-                    .await;
+                old.stop(self.spec.limits.shutdown_timeout).await;
             } else {
                 self.record_crash();
             }
-            *state = None;
         }
         self.wait_for_restart().await?;
         let connection = self.start().await?;
-        *state = Some(Running {
-            connection: connection.clone(),
-            last_used: Instant::now(),
-        });
+        self.last_used.store(self.now_millis(), Ordering::Relaxed);
+        self.replace(Some(connection.clone()));
         Ok(connection)
     }
 
@@ -300,11 +332,10 @@ impl Plugin for ExternalPlugin {
     }
 
     async fn disconnect(&self) -> aido_plugin_api::Result<()> {
-        let mut state = self.state.lock().await;
-        let Some(running) = state.take() else {
+        let _lifecycle = self.lifecycle.lock().await;
+        let Some(connection) = self.replace(None) else {
             return Ok(());
         };
-        let connection = running.connection;
         let grace = self.spec.limits.shutdown_timeout;
         let result = if connection.is_alive() {
             let disconnected = connection.request::<Disconnect>(&NoParams, grace).await;
@@ -346,7 +377,7 @@ impl Transport for ExternalPlugin {
         let params = ActionParams::new(input, CallMeta::from_context(cx).with_timeout(timeout))
             .map_err(|err| err.to_api_error().in_call(self.name(), action))?;
         let connection = self.connection().await?;
-        connection.call(&method, params.to_value(), timeout).await
+        connection.call(&method, &params.to_value(), timeout).await
     }
 }
 

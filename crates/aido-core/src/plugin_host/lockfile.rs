@@ -105,6 +105,9 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest, String> {
 
 /// How to start the plugin of `manifest` in `dir`.
 pub fn spawn_spec(manifest: &Manifest, dir: &Path) -> SpawnSpec {
+    // Absolute, because the process starts in `dir`: a relative command
+    // path would otherwise be looked up from there, `dir` twice over.
+    let dir = &std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
     let command = manifest.run().command();
     let program = if command.contains('/') {
         dir.join(command)

@@ -6,9 +6,8 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::process::{Child, ChildStdin, Command};
-use tokio::sync::mpsc;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 /// Variables every plugin gets from aido's environment; everything else it
 /// gets only if its manifest asks (`env.pass`) or inside `plugin.connect`
@@ -35,13 +34,24 @@ pub struct SpawnSpec {
 pub struct PluginProcess {
     name: String,
     child: Child,
-    stdin: Option<ChildStdin>,
+}
+
+/// The protocol's two pipes of a started process: the connection writes
+/// requests to `stdin` and reads answers from `stdout`. Dropping `stdin`
+/// closes it, which tells the plugin to exit.
+#[derive(Debug)]
+pub struct Pipes {
+    /// The plugin's stdin.
+    pub stdin: ChildStdin,
+    /// The plugin's stdout.
+    pub stdout: ChildStdout,
 }
 
 impl PluginProcess {
-    /// Starts the process. Its stdout lines arrive on the returned channel,
-    /// which closes when stdout does (the process exited or closed it).
-    pub fn spawn(spec: &SpawnSpec) -> std::io::Result<(PluginProcess, mpsc::Receiver<String>)> {
+    /// Starts the process; its stderr lines go to aido's log. The protocol
+    /// pipes are returned apart, so that reading and writing each belong to
+    /// one task and never wait on a lock.
+    pub fn spawn(spec: &SpawnSpec) -> std::io::Result<(PluginProcess, Pipes)> {
         let mut command = Command::new(&spec.program);
         command
             .args(&spec.args)
@@ -75,18 +85,9 @@ impl PluginProcess {
             });
         }
         let mut child = command.spawn()?;
-        let stdin = child.stdin.take();
-        let (lines, receiver) = mpsc::channel(256);
-        if let Some(stdout) = child.stdout.take() {
-            tokio::spawn(async move {
-                let mut reader = BufReader::new(stdout).lines();
-                while let Ok(Some(line)) = reader.next_line().await {
-                    if lines.send(line).await.is_err() {
-                        break;
-                    }
-                }
-            });
-        }
+        let missing = || std::io::Error::other("the plugin's pipes were not set up");
+        let stdin = child.stdin.take().ok_or_else(missing)?;
+        let stdout = child.stdout.take().ok_or_else(missing)?;
         if let Some(stderr) = child.stderr.take() {
             let name = spec.name.clone();
             tokio::spawn(async move {
@@ -100,25 +101,9 @@ impl PluginProcess {
             PluginProcess {
                 name: spec.name.clone(),
                 child,
-                stdin,
             },
-            receiver,
+            Pipes { stdin, stdout },
         ))
-    }
-
-    /// Writes one protocol line.
-    pub async fn send(&mut self, line: &str) -> std::io::Result<()> {
-        let stdin = self.stdin.as_mut().ok_or_else(|| {
-            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "stdin is closed")
-        })?;
-        stdin.write_all(line.as_bytes()).await?;
-        stdin.write_all(b"\n").await?;
-        stdin.flush().await
-    }
-
-    /// Closes stdin: a plugin exits when its stdin closes.
-    pub fn close_stdin(&mut self) {
-        self.stdin.take();
     }
 
     /// Whether the process has exited (and how), without waiting.
@@ -126,11 +111,10 @@ impl PluginProcess {
         self.child.try_wait().ok().flatten()
     }
 
-    /// Waits up to `grace` for the process to exit; then SIGTERM to its
-    /// group, another `grace`, then SIGKILL to its group. Reaps it, so no
-    /// zombie is left.
+    /// Waits up to `grace` for the process to exit (its stdin, owned by the
+    /// connection, is closed first); then SIGTERM to its group, another
+    /// `grace`, then SIGKILL to its group. Reaps it, so no zombie is left.
     pub async fn stop(&mut self, grace: Duration) {
-        self.close_stdin();
         if tokio::time::timeout(grace, self.child.wait()).await.is_ok() {
             return;
         }

@@ -20,8 +20,8 @@ use sqlx::Row;
 use self::changes::Changes;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
-    SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteRow, SqliteSynchronous,
 };
 
 mod changes;
@@ -348,7 +348,7 @@ struct PendingWrite {
 /// SQLite, and each waiter is told only after the commit. Concurrent runs
 /// share the cost of the round trip; a single run loses nothing.
 fn spawn_writer(
-    pool: SqlitePool,
+    mut connection: WriterConnection,
     checkpoints: Option<tokio::sync::mpsc::Sender<()>>,
 ) -> tokio::sync::mpsc::UnboundedSender<PendingWrite> {
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<PendingWrite>();
@@ -371,7 +371,7 @@ fn spawn_writer(
                 since_checkpoint = 0;
             }
             let all: Vec<&Changes> = batch.iter().map(|write| &write.changes).collect();
-            let result = commit(&pool, &all).await;
+            let result = commit(&mut connection, &all).await;
             drop(all);
             match result {
                 Ok(()) => {
@@ -384,7 +384,7 @@ fn spawn_writer(
                 // failure is at least logged).
                 Err(_) if batch.len() > 1 => {
                     for write in batch {
-                        let result = commit(&pool, &[&write.changes]).await;
+                        let result = commit(&mut connection, &[&write.changes]).await;
                         if let Err(Err(err)) = write.done.send(result) {
                             tracing::warn!(%err, "a run store write failed");
                         }
@@ -427,11 +427,29 @@ fn spawn_checkpointer(pool: SqlitePool) -> tokio::sync::mpsc::Sender<()> {
     sender
 }
 
+/// Where the writer commits.
+enum WriterConnection {
+    /// Its own connection, kept for the store's life: its page cache stays
+    /// warm, where a pooled connection would find the database changed by
+    /// the others and read its pages again.
+    Own(SqliteConnection),
+    /// A connection of the pool per commit: for a store in memory, whose
+    /// one connection is the database.
+    Pool(SqlitePool),
+}
+
 /// Commits `changes` in one transaction, rolling back on failure.
-async fn commit(pool: &SqlitePool, changes: &[&Changes]) -> StoreResult<()> {
+async fn commit(connection: &mut WriterConnection, changes: &[&Changes]) -> StoreResult<()> {
     let [starts, completions, finishes, events, keys] = Changes::parameters(changes)
         .map_err(|err| StoreError(format!("cannot encode a state change: {err}")))?;
-    let mut connection = pool.acquire().await?;
+    let mut pooled;
+    let connection: &mut SqliteConnection = match connection {
+        WriterConnection::Own(own) => own,
+        WriterConnection::Pool(pool) => {
+            pooled = pool.acquire().await?;
+            &mut pooled
+        }
+    };
     let result = sqlx::query(changes::COMMIT_CHANGES)
         .bind(starts)
         .bind(completions)
@@ -572,11 +590,12 @@ impl RunStore {
             // The pool's connections are local and long-lived: a ping
             // before every use would cost a round trip per statement.
             .test_before_acquire(false)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         migrator().run(&pool).await?;
+        let own = sqlx::ConnectOptions::connect(&options).await?;
         let checkpoints = spawn_checkpointer(pool.clone());
-        let writer = spawn_writer(pool.clone(), Some(checkpoints));
+        let writer = spawn_writer(WriterConnection::Own(own), Some(checkpoints));
         Ok(RunStore { pool, writer })
     }
 
@@ -589,7 +608,7 @@ impl RunStore {
             .connect_with(options)
             .await?;
         migrator().run(&pool).await?;
-        let writer = spawn_writer(pool.clone(), None);
+        let writer = spawn_writer(WriterConnection::Pool(pool.clone()), None);
         Ok(RunStore { pool, writer })
     }
 

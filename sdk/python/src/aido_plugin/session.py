@@ -95,6 +95,7 @@ class Session:
         self._kind_methods = type(plugin).kind_methods()
         self._implemented = set(type(plugin).implemented_methods())
         self._tasks: dict[Any, asyncio.Future[None]] = {}
+        self._signatures: dict[str, inspect.Signature] = {}
         self._connected = False
         self._shutdown = False
         #: Whether ``initialize`` was answered; until then logs go to stderr.
@@ -356,8 +357,13 @@ class Session:
             for name, value in params.items()
             if name != META_KEY
         }
+        # The signature is read once per method: `inspect.signature` costs
+        # more than the rest of a small call.
+        signature = self._signatures.get(action)
+        if signature is None:
+            signature = self._signatures[action] = inspect.signature(function)
         try:
-            inspect.signature(function).bind(**arguments)
+            signature.bind(**arguments)
         except TypeError as exc:
             raise ProtocolError(INVALID_PARAMS, "invalid_input", f"{method}: {exc}") from None
         return await _maybe_await(function(**arguments))
