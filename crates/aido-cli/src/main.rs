@@ -34,7 +34,7 @@ fn main() -> std::process::ExitCode {
 
 fn run(cli: &Cli, out: &Output) -> CliResult {
     match &cli.command {
-        Command::Plugin(command) => commands::plugin::run(command, out),
+        Command::Plugin(command) => commands::plugin::run(command, &cli.global, out),
         Command::Config(ConfigCommand::Check) => commands::config::check(&cli.global, out),
         Command::Doctor => runtime()?.block_on(commands::doctor::run(&cli.global, out)),
         Command::Workflow(command) => {

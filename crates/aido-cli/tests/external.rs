@@ -6,7 +6,7 @@ mod common;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::{aido, aido_command, ok, text};
+use common::{aido, aido_command, aido_with_env, ok, text};
 
 /// A task plugin written from the protocol alone: every call waits on
 /// `hang`, so aido is busy in a call when it is killed. It writes its pid
@@ -124,4 +124,43 @@ fn no_plugin_process_outlives_a_killed_aido() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// `aido plugin check` gives the plugin the configuration every other
+/// command would: `${VAR}` substituted from the environment.
+#[test]
+fn check_uses_the_projects_configuration_with_variables_substituted() {
+    let sdk_importable = std::process::Command::new("python3")
+        .args(["-c", "import aido_plugin"])
+        .status()
+        .is_ok_and(|status| status.success());
+    if !sdk_importable {
+        eprintln!("skipped: the Python SDK is not installed (pip install -e sdk/python)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../sdk/python/examples/memory_tasks")
+        .canonicalize()
+        .unwrap();
+    std::fs::write(
+        dir.path().join("aido.yaml"),
+        "plugins:\n  task_management:\n    provider: memory-tasks\n    config: { project: \"${CHECK_PROJECT}\" }\n",
+    )
+    .unwrap();
+    ok(aido(
+        dir.path(),
+        &["plugin", "add", example.to_str().unwrap()],
+    ));
+    let check = aido_with_env(
+        dir.path(),
+        &["-v", "plugin", "check", "memory-tasks"],
+        &[("CHECK_PROJECT", "XYZ")],
+    );
+    assert!(check.status.success(), "{}", text(&check));
+    assert!(
+        text(&check).contains("connected to project XYZ"),
+        "{}",
+        text(&check)
+    );
 }

@@ -8,18 +8,18 @@ use aido_core::registry::parse_kind;
 use aido_plugin_api::catalog;
 use aido_plugin_api::{PluginFactory, PluginKind};
 
-use crate::cli::PluginCommand;
+use crate::cli::{GlobalArgs, PluginCommand};
 use crate::context;
 use crate::exit::{CliError, CliResult};
 use crate::output::{Output, Tone};
 
 /// Runs one `aido plugin` subcommand.
-pub fn run(command: &PluginCommand, out: &Output) -> CliResult {
+pub fn run(command: &PluginCommand, args: &GlobalArgs, out: &Output) -> CliResult {
     if let PluginCommand::Add { path } = command {
         return add(path, out);
     }
     if let PluginCommand::Check { path } = command {
-        return check(path, out);
+        return check(path, args, out);
     }
     if let PluginCommand::New {
         name,
@@ -302,7 +302,7 @@ fn actions(kind: Option<&str>, out: &Output) -> CliResult {
 }
 
 /// `aido plugin check`: handshake, configuration, conformance.
-fn check(path: &str, out: &Output) -> CliResult {
+fn check(path: &str, args: &GlobalArgs, out: &Output) -> CliResult {
     use aido_core::plugin_host::external::{ExternalPlugin, ExternalSpec, HostLimits};
     use aido_core::plugin_host::lockfile;
 
@@ -319,8 +319,9 @@ fn check(path: &str, out: &Output) -> CliResult {
         None => aido_core::plugin_host::locate(path, &project).map_err(CliError::usage)?,
     };
     let manifest = lockfile::read_manifest(&dir).map_err(CliError::usage)?;
-    // The configuration it has in this project, if any.
-    let config_value = configured_value(&project, manifest.name());
+    // The configuration it has in this project, if any, as every other
+    // command sees it: `${VAR}` substituted, overrides applied.
+    let configured = configured_plugin(args, manifest.name(), out)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -345,13 +346,15 @@ fn check(path: &str, out: &Output) -> CliResult {
             entry: None,
         };
         let instance = aido_plugin_api::Forward::new(ExternalPlugin::new(spec)).into_instance(kind);
-        let data_dir = project.join(".aido").join("plugin-check");
-        let config = aido_plugin_api::PluginConfig::new(
-            kind.as_str(),
-            config_value.clone(),
-            &project,
-            &data_dir,
-        );
+        let config = match configured.iter().find(|c| c.kind == kind) {
+            Some(configured) => configured.config.clone(),
+            None => aido_plugin_api::PluginConfig::new(
+                kind.as_str(),
+                json!({}),
+                &project,
+                project.join(".aido").join("plugin-check"),
+            ),
+        };
         let report = runtime.block_on(async {
             let connected = instance.plugin().connect(&config).await;
             let report = match connected {
@@ -387,22 +390,24 @@ fn check(path: &str, out: &Output) -> CliResult {
     }
 }
 
-/// The inline configuration `aido.yaml` gives the plugin `name`, or `{}`.
-fn configured_value(project: &std::path::Path, name: &str) -> serde_json::Value {
-    let Ok(text) = std::fs::read_to_string(project.join("aido.yaml")) else {
-        return json!({});
-    };
-    let Ok(doc) = aido_core::config::yaml::parse(&text) else {
-        return json!({});
-    };
-    doc.value
-        .get("plugins")
-        .and_then(serde_json::Value::as_object)
-        .and_then(|slots| {
-            slots
-                .values()
-                .find(|slot| slot.get("provider").and_then(serde_json::Value::as_str) == Some(name))
-        })
-        .and_then(|slot| slot.get("config").cloned())
-        .unwrap_or_else(|| json!({}))
+/// The kinds the project's configuration has the plugin `name` serve,
+/// configured. A project with no configuration file has none; one whose
+/// configuration does not load gets its problems reported.
+fn configured_plugin(
+    args: &GlobalArgs,
+    name: &str,
+    out: &Output,
+) -> CliResult<Vec<aido_core::config::ConfiguredPlugin>> {
+    let cwd = std::env::current_dir()
+        .map_err(|err| CliError::runtime(format!("cannot read the current directory: {err}")))?;
+    if args.config.is_none() && aido_core::config::find_config_file(&cwd).is_none() {
+        return Ok(Vec::new());
+    }
+    let registry = context::registry()?;
+    let loaded = context::load_config(args, &registry, out)?;
+    Ok(loaded
+        .plugins
+        .into_iter()
+        .filter(|plugin| plugin.provider == name)
+        .collect())
 }
