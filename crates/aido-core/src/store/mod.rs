@@ -333,7 +333,14 @@ fn start_event(row: &changes::StepStarted, kind: String, data: String) -> change
 pub struct RunStore {
     pool: SqlitePool,
     writer: tokio::sync::mpsc::UnboundedSender<PendingWrite>,
+    /// Held by every write of this process. SQLite allows one writer at a
+    /// time and makes a second one wait by sleeping (1 ms, then longer);
+    /// queueing here instead hands the database over at once.
+    write_gate: WriteGate,
 }
+
+/// See [`RunStore::write_gate`](RunStore).
+type WriteGate = std::sync::Arc<tokio::sync::Mutex<()>>;
 
 /// A state change waiting for the writer.
 struct PendingWrite {
@@ -349,6 +356,7 @@ struct PendingWrite {
 /// share the cost of the round trip; a single run loses nothing.
 fn spawn_writer(
     mut connection: WriterConnection,
+    write_gate: WriteGate,
     checkpoints: Option<tokio::sync::mpsc::Sender<()>>,
 ) -> tokio::sync::mpsc::UnboundedSender<PendingWrite> {
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<PendingWrite>();
@@ -370,6 +378,7 @@ fn spawn_writer(
                 }
                 since_checkpoint = 0;
             }
+            let gate = write_gate.lock().await;
             let all: Vec<&Changes> = batch.iter().map(|write| &write.changes).collect();
             let result = commit(&mut connection, &all).await;
             drop(all);
@@ -396,6 +405,7 @@ fn spawn_writer(
                     }
                 }
             }
+            drop(gate);
         }
     });
     sender
@@ -595,8 +605,17 @@ impl RunStore {
         migrator().run(&pool).await?;
         let own = sqlx::ConnectOptions::connect(&options).await?;
         let checkpoints = spawn_checkpointer(pool.clone());
-        let writer = spawn_writer(WriterConnection::Own(own), Some(checkpoints));
-        Ok(RunStore { pool, writer })
+        let write_gate = WriteGate::default();
+        let writer = spawn_writer(
+            WriterConnection::Own(own),
+            write_gate.clone(),
+            Some(checkpoints),
+        );
+        Ok(RunStore {
+            pool,
+            writer,
+            write_gate,
+        })
     }
 
     /// A store in memory, for tests and benchmarks.
@@ -608,12 +627,22 @@ impl RunStore {
             .connect_with(options)
             .await?;
         migrator().run(&pool).await?;
-        let writer = spawn_writer(WriterConnection::Pool(pool.clone()), None);
-        Ok(RunStore { pool, writer })
+        let write_gate = WriteGate::default();
+        let writer = spawn_writer(
+            WriterConnection::Pool(pool.clone()),
+            write_gate.clone(),
+            None,
+        );
+        Ok(RunStore {
+            pool,
+            writer,
+            write_gate,
+        })
     }
 
     /// Records a new run, held by `owner` for `lease`.
     pub async fn create_run(&self, run: &NewRun, owner: &str, lease: Duration) -> StoreResult<()> {
+        let _gate = self.write_gate.lock().await;
         let at = now();
         sqlx::query(
             "INSERT INTO runs (id, workflow, workflow_origin, workflow_source, task_id, vars, status, workspace, created_at, updated_at, lease_owner, lease_expires_at) \
@@ -644,6 +673,7 @@ impl RunStore {
         owner: &str,
         lease: Duration,
     ) -> StoreResult<bool> {
+        let _gate = self.write_gate.lock().await;
         let current: Option<Option<String>> =
             sqlx::query_scalar("SELECT lease_owner FROM runs WHERE id = ?")
                 .bind(run_id)
@@ -673,6 +703,7 @@ impl RunStore {
         owner: &str,
         lease: Duration,
     ) -> StoreResult<(bool, bool)> {
+        let _gate = self.write_gate.lock().await;
         let result =
             sqlx::query("UPDATE runs SET lease_expires_at = ? WHERE id = ? AND lease_owner = ?")
                 .bind(now_millis() + lease.as_millis() as i64)
@@ -692,6 +723,7 @@ impl RunStore {
     /// was interrupted): the run shows as interrupted at once and can be
     /// resumed without waiting for the lease to expire.
     pub async fn release_lease(&self, run_id: &str, owner: &str) -> StoreResult<()> {
+        let _gate = self.write_gate.lock().await;
         sqlx::query("UPDATE runs SET lease_owner = NULL, lease_expires_at = NULL, updated_at = ? WHERE id = ? AND lease_owner = ?")
             .bind(now())
             .bind(run_id)
@@ -708,6 +740,7 @@ impl RunStore {
         status: RunStatus,
         error: Option<&str>,
     ) -> StoreResult<()> {
+        let _gate = self.write_gate.lock().await;
         let at = now();
         sqlx::query(
             "UPDATE runs SET status = ?, error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
@@ -731,6 +764,7 @@ impl RunStore {
         };
         match run.status {
             RunStatus::Running if !run.interrupted => {
+                let _gate = self.write_gate.lock().await;
                 sqlx::query("UPDATE runs SET cancel_requested = 1, updated_at = ? WHERE id = ?")
                     .bind(now())
                     .bind(run_id)
@@ -879,6 +913,7 @@ impl RunStore {
 
     /// Records a step that was skipped (its condition was false).
     pub async fn step_skipped(&self, run_id: &str, position: usize, name: &str) -> StoreResult<()> {
+        let _gate = self.write_gate.lock().await;
         let at = now();
         sqlx::query(
             "INSERT INTO steps (run_id, position, name, status, attempt, started_at, finished_at) VALUES (?, ?, ?, 'skipped', 0, ?, ?) \
@@ -897,6 +932,7 @@ impl RunStore {
     /// Marks a step rolled back and forgets its idempotency key: its effect
     /// was undone, so a resumed run must make it again.
     pub async fn step_rolled_back(&self, run_id: &str, name: &str) -> StoreResult<()> {
+        let _gate = self.write_gate.lock().await;
         let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE steps SET status = 'rolled_back' WHERE run_id = ? AND name = ?")
             .bind(run_id)
@@ -934,6 +970,7 @@ impl RunStore {
         kind: &str,
         data: &Value,
     ) -> StoreResult<()> {
+        let _gate = self.write_gate.lock().await;
         sqlx::query("INSERT INTO events (run_id, step, kind, data, at) VALUES (?, ?, ?, ?, ?)")
             .bind(run_id)
             .bind(step)
@@ -947,6 +984,7 @@ impl RunStore {
 
     /// Records one AI call's spend.
     pub async fn record_cost(&self, run_id: &str, entry: &CostEntry) -> StoreResult<()> {
+        let _gate = self.write_gate.lock().await;
         let at = Utc::now();
         sqlx::query(
             "INSERT INTO costs (run_id, step, workflow, provider, model, input_tokens, output_tokens, cost_usd, month, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
