@@ -91,13 +91,18 @@ async fn execute_leased(
     ));
 
     runner.init_variables(vars, resumed);
-    let prior: HashMap<String, StepRecord> = inner
-        .store
-        .steps(run_id)
-        .await?
-        .into_iter()
-        .map(|s| (s.name.clone(), s))
-        .collect();
+    // A new run has no steps yet: only a resumed one reads them back.
+    let prior: HashMap<String, StepRecord> = if resumed {
+        inner
+            .store
+            .steps(run_id)
+            .await?
+            .into_iter()
+            .map(|s| (s.name.clone(), s))
+            .collect()
+    } else {
+        HashMap::new()
+    };
     let result = runner.run_steps(&prior).await;
     heartbeat.abort();
 

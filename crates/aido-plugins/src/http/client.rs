@@ -12,7 +12,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::config::{Auth, HttpConfig, parse_base_url};
-use super::errors::{Delivery, RequestInfo, Transport, status_error, transport_error};
+use super::errors::{Answer, Delivery, RequestInfo, Transport, status_error, transport_error};
+use super::failed::ErrorMapper;
 use super::rate_limit::ClientRateLimit;
 use super::redact::{Redactor, loggable_url};
 use super::response::HttpResponse;
@@ -36,6 +37,8 @@ struct Inner {
     request_timeout: Duration,
     rate_limit: Option<ClientRateLimit>,
     redactor: Arc<Redactor>,
+    /// The plugin's own reading of its service's error answers.
+    error_mapper: Option<ErrorMapper>,
 }
 
 impl std::fmt::Debug for Inner {
@@ -136,6 +139,7 @@ impl HttpClient {
                 request_timeout: config.request_timeout,
                 rate_limit,
                 redactor: Arc::new(redactor),
+                error_mapper: config.error_mapper,
             }),
         })
     }
@@ -349,8 +353,19 @@ impl HttpRequest {
                         status: status.as_u16(),
                         retry_after: delay,
                     };
-                    let mut err =
-                        status_error(&info, status, &bytes, delay, &inner.redactor, attempt);
+                    let answer = Answer {
+                        status,
+                        headers: &headers,
+                        body: &bytes,
+                    };
+                    let mut err = status_error(
+                        &info,
+                        answer,
+                        delay,
+                        &inner.redactor,
+                        inner.error_mapper,
+                        attempt,
+                    );
                     if maybe_delivered {
                         err = uncertain(err, &info, attempt);
                     }

@@ -7,6 +7,8 @@ use std::time::Duration;
 use aido_plugin_api::{ConfigProblem, Secret};
 use reqwest::Url;
 
+use super::failed::ErrorMapper;
+
 /// How requests prove who is asking.
 #[derive(Clone, Debug)]
 pub(crate) enum Auth {
@@ -95,6 +97,8 @@ pub(crate) struct HttpConfig {
     pub(crate) headers: Vec<(String, String)>,
     /// More values to cut from error messages (a token in a URL path).
     pub(crate) extra_secrets: Vec<Secret>,
+    /// The plugin's own reading of its service's error answers.
+    pub(crate) error_mapper: Option<ErrorMapper>,
 }
 
 /// The connect timeout unless configured.
@@ -152,6 +156,7 @@ impl HttpConfig {
             user_agent: format!("aido/{}", env!("CARGO_PKG_VERSION")),
             headers: Vec::new(),
             extra_secrets: Vec::new(),
+            error_mapper: None,
         }
     }
 
@@ -193,6 +198,14 @@ impl HttpConfig {
     /// go in [`Auth`], which marks them sensitive and redacts them.
     pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Reads the service's error answers with `mapper` (see
+    /// [`super::failed`]): the kind and the words of each error status's
+    /// error, where the service's own codes say more than the status.
+    pub(crate) fn error_mapper(mut self, mapper: ErrorMapper) -> Self {
+        self.error_mapper = Some(mapper);
         self
     }
 

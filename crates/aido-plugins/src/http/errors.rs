@@ -23,7 +23,9 @@ use std::time::Duration;
 
 use aido_plugin_api::{Error, ErrorKind};
 use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
 
+use super::failed::{ErrorMapper, FailedResponse};
 use super::redact::{Redactor, SNIPPET_CHARS, truncate_chars};
 
 /// Whether a failed request may have had an effect.
@@ -99,18 +101,50 @@ impl RequestInfo {
     }
 }
 
-/// The error for an answer with error status `status`.
+/// A failed answer: status, headers and body.
+pub(crate) struct Answer<'a> {
+    /// The error status.
+    pub(crate) status: StatusCode,
+    /// Its headers.
+    pub(crate) headers: &'a HeaderMap,
+    /// Its whole body.
+    pub(crate) body: &'a [u8],
+}
+
+/// The error for an answer with an error status. `mapper`, the plugin's
+/// own reading of its service's errors, may choose the kind and the words
+/// quoted; the message's frame, the redaction and the source stay the
+/// layer's.
 pub(crate) fn status_error(
     info: &RequestInfo,
-    status: StatusCode,
-    body: &[u8],
+    answer: Answer<'_>,
     retry_after: Option<Duration>,
     redactor: &Redactor,
+    mapper: Option<ErrorMapper>,
     attempts: u32,
 ) -> Error {
+    let Answer {
+        status,
+        headers,
+        body,
+    } = answer;
     let code = status.as_u16();
-    let kind = kind_of_status(code);
-    let said = service_detail(body, redactor)
+    let mapped = mapper
+        .map(|mapper| {
+            mapper(&FailedResponse {
+                status: code,
+                headers,
+                snippet: redactor.snippet(body),
+                json: serde_json::from_slice(body).ok(),
+            })
+        })
+        .unwrap_or_default();
+    let kind = mapped.kind.unwrap_or_else(|| kind_of_status(code));
+    let detail = match mapped.detail {
+        Some(detail) => Some(one_line(&detail, redactor)),
+        None => service_detail(body, redactor),
+    };
+    let said = detail
         .map(|detail| format!(": {detail}"))
         .unwrap_or_default();
     let hint = match kind {
@@ -263,8 +297,13 @@ pub(crate) fn service_detail(body: &[u8], redactor: &Redactor) -> Option<String>
             (!text.is_empty() && !text.starts_with('<')).then(|| text.to_owned())
         }
     }?;
-    let one_line = detail.split_whitespace().collect::<Vec<_>>().join(" ");
-    Some(truncate_chars(&redactor.redact(&one_line), SNIPPET_CHARS))
+    Some(one_line(&detail, redactor))
+}
+
+/// `text` on one line, redacted, at most [`SNIPPET_CHARS`] characters.
+fn one_line(text: &str, redactor: &Redactor) -> String {
+    let joined = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    truncate_chars(&redactor.redact(&joined), SNIPPET_CHARS)
 }
 
 fn json_detail(json: &serde_json::Value) -> Option<String> {
@@ -308,6 +347,7 @@ fn json_detail(json: &serde_json::Value) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::failed::ServiceError;
     use super::*;
 
     fn info() -> RequestInfo {
@@ -319,13 +359,22 @@ mod tests {
         }
     }
 
+    fn answer(status: u16, body: &str) -> Answer<'_> {
+        static EMPTY: std::sync::LazyLock<HeaderMap> = std::sync::LazyLock::new(HeaderMap::new);
+        Answer {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: &EMPTY,
+            body: body.as_bytes(),
+        }
+    }
+
     fn error_for(status: u16, body: &str) -> Error {
         status_error(
             &info(),
-            StatusCode::from_u16(status).unwrap(),
-            body.as_bytes(),
+            answer(status, body),
             None,
             &Redactor::new(["sk-ant-secret-key"]),
+            None,
             1,
         )
     }
@@ -369,10 +418,13 @@ mod tests {
     fn rate_limits_carry_the_requested_delay() {
         let err = status_error(
             &info(),
-            StatusCode::TOO_MANY_REQUESTS,
-            br#"{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}"#,
+            answer(
+                429,
+                r#"{"error":{"message":"slow down","type":"requests","code":"rate_limit_exceeded"}}"#,
+            ),
             Some(Duration::from_secs(20)),
             &Redactor::default(),
+            None,
             3,
         );
         assert_eq!(err.kind(), ErrorKind::RateLimited);
@@ -461,5 +513,54 @@ mod tests {
             "{text}"
         );
         assert!(text.len() < 500, "{text}");
+    }
+
+    /// A mapper as a service plugin writes one: its own code decides the
+    /// kind, its own fields the words.
+    fn by_code(failed: &FailedResponse<'_>) -> ServiceError {
+        let json = failed.json.as_ref();
+        let code = json
+            .and_then(|j| j.pointer("/errors/0/code"))
+            .and_then(|c| c.as_str());
+        ServiceError {
+            kind: (code == Some("RATELIMITED")).then_some(ErrorKind::RateLimited),
+            detail: json
+                .and_then(|j| j.pointer("/errors/0/message"))
+                .and_then(|m| m.as_str())
+                .map(|m| format!("{m} (HTTP {} seen by the mapper)", failed.status)),
+        }
+    }
+
+    #[test]
+    fn a_plugin_mapper_chooses_kind_and_words_but_not_the_frame_or_the_secrets() {
+        let body =
+            r#"{"errors":[{"code":"RATELIMITED","message":"slow down, sk-ant-secret-key"}]}"#;
+        let err = status_error(
+            &info(),
+            answer(400, body),
+            Some(Duration::from_secs(2)),
+            &Redactor::new(["sk-ant-secret-key"]),
+            Some(by_code),
+            1,
+        );
+        assert_eq!(err.kind(), ErrorKind::RateLimited);
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
+        assert_eq!(
+            err.message(),
+            "POST https://api.anthropic.com/v1/messages answered HTTP 400 Bad Request: slow \
+             down, [redacted] (HTTP 400 seen by the mapper)"
+        );
+        assert_eq!(delivery_of(&err), Some(Delivery::Answered(400)));
+        // A mapper that knows nothing keeps the layer's reading.
+        let other = status_error(
+            &info(),
+            answer(404, r#"{"message":"gone"}"#),
+            None,
+            &Redactor::default(),
+            Some(|_| ServiceError::default()),
+            1,
+        );
+        assert_eq!(other.kind(), ErrorKind::NotFound);
+        assert!(other.message().ends_with(": gone"), "{other}");
     }
 }

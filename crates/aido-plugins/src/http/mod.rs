@@ -36,7 +36,12 @@
 //!   401/403 authentication, 404 not found, 429 rate limited (with
 //!   retry-after), 5xx connection, timeouts timeout, an undecodable body
 //!   invalid response quoting a short redacted snippet. Every error names
-//!   the plugin and the operation, and never contains a secret.
+//!   the plugin and the operation, and never contains a secret. A plugin
+//!   whose service says more than its status codes do gives its client an
+//!   error mapper ([`failed`]): it sees each failed answer's status,
+//!   headers, a redacted snippet and the parsed JSON body, and names the
+//!   kind and the service's words; the layer still frames and redacts the
+//!   message.
 //! - **Tracing**: method, URL (no query string; a secret base URL is shown
 //!   as `scheme://host/[redacted]`), status, latency and attempt, at debug
 //!   level; retries at info level. Headers and bodies are never logged.
@@ -49,6 +54,7 @@
 mod client;
 mod config;
 pub(crate) mod errors;
+mod failed;
 pub(crate) mod rate_limit;
 pub(crate) mod redact;
 mod response;
@@ -58,6 +64,7 @@ pub(crate) mod retry_after;
 pub(crate) use client::HttpClient;
 pub(crate) use config::{Auth, HttpConfig, check_base_url};
 pub(crate) use errors::{Delivery, delivery_of};
+pub(crate) use failed::{FailedResponse, ServiceError};
 
 #[cfg(test)]
 mod tests;

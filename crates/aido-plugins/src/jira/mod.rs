@@ -62,9 +62,16 @@
 //!   comment bodies read back.
 //!
 //! The records live in Jira itself, so they hold across machines.
+//!
+//! # Errors
+//!
+//! Jira's `errorMessages` and per-field `errors` are quoted in every error
+//! ([`errors`]); the kind follows the status (400 invalid input, 401/403
+//! authentication, 404 not found, 429 rate limited).
 
 mod adf;
 mod config;
+mod errors;
 
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -509,7 +516,8 @@ impl Plugin for JiraPlugin {
                 })
                 .timeouts(timeout.min(Duration::from_secs(10)), timeout)
                 .max_retries(options.max_retries)
-                .rate_limit(options.rate_limit_per_second),
+                .rate_limit(options.rate_limit_per_second)
+                .error_mapper(errors::map_http_error),
         )?;
         self.state.set(Site {
             client,

@@ -434,11 +434,23 @@ async fn jira_missing_issues_and_bad_fields_map_into_the_taxonomy() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
+    // Jira's own words are quoted: `errorMessages` ...
+    assert!(
+        err.message()
+            .ends_with(": Issue does not exist or you do not have permission to see it."),
+        "{err}"
+    );
     let err = fx
         .call("create_task", json!({"title": "A", "project": "NOPE"}))
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    // ... and the per-field `errors`.
+    assert!(
+        err.message()
+            .contains("HTTP 400 Bad Request: project: valid project is required"),
+        "{err}"
+    );
     let err = fx
         .call("get_task", json!({"task_id": "../etc"}))
         .await

@@ -8,12 +8,13 @@
 //!   Linear's SDK knows: `authentication error`, `forbidden`,
 //!   `ratelimited`, `invalid input`, ...) and `extensions.code`
 //!   (`RATELIMITED`, `AUTHENTICATION_ERROR`, `ENTITY_NOT_FOUND`).
-//! - An error status: 401 for a refused key, 5xx, 429 — mapped by the HTTP
-//!   layer — and, as Linear's rate-limiting documentation says, **HTTP 400
-//!   with `extensions.code: RATELIMITED`**. The HTTP layer maps a 400 to
-//!   `invalid_input` and keeps only a redacted snippet of the body in its
-//!   message, so [`reclassify`] reads that snippet for Linear's rate-limit
-//!   and authentication codes.
+//! - An error status: 401 for a refused key, 5xx, 429, and, as Linear's
+//!   rate-limiting documentation says, **HTTP 400 with `extensions.code:
+//!   RATELIMITED`** (also 400 for invalid documents). The HTTP layer hands
+//!   each such answer's parsed body to [`map_http_error`], which takes the
+//!   kind from the first error's `extensions.code`/`type` (so a 400 can be
+//!   rate limited or an authentication failure) and quotes `CODE:
+//!   message`.
 //!
 //! Queries are marked idempotent (retried on 5xx, timeouts and dropped
 //! connections); mutations are not. A rate-limited call of either kind is
@@ -27,7 +28,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use crate::http::{Delivery, HttpClient, delivery_of};
+use crate::http::{Delivery, FailedResponse, HttpClient, ServiceError, delivery_of};
 
 /// The fields of an issue the plugin reads.
 macro_rules! issue_fields {
@@ -142,8 +143,40 @@ pub(super) struct Extensions {
     pub(super) user_presentable_message: Option<String>,
 }
 
-/// The taxonomy's error for a GraphQL error.
+/// The taxonomy's error for a GraphQL error in a 200 answer.
 pub(super) fn map_graphql_error(error: &GraphqlError) -> Error {
+    let message = format!("Linear answered: {}", words_of(error));
+    match kind_of(error) {
+        Some(ErrorKind::RateLimited) => Error::rate_limited(message, None),
+        Some(ErrorKind::Authentication) if error_is_forbidden(error) => Error::authentication(
+            format!("{message} (the key may not reach this team or issue)"),
+        ),
+        Some(ErrorKind::Authentication) => {
+            Error::authentication(format!("{message}; check connection.api_key"))
+        }
+        Some(kind) => Error::new(kind, message),
+        None => Error::other(message),
+    }
+}
+
+/// Whether Linear refused the key this resource rather than the key.
+fn error_is_forbidden(error: &GraphqlError) -> bool {
+    error
+        .extensions
+        .kind
+        .as_deref()
+        .unwrap_or("")
+        .eq_ignore_ascii_case("forbidden")
+        || error
+            .extensions
+            .code
+            .as_deref()
+            .unwrap_or("")
+            .eq_ignore_ascii_case("FORBIDDEN")
+}
+
+/// The kind a GraphQL error's extensions and message name, if any.
+fn kind_of(error: &GraphqlError) -> Option<ErrorKind> {
     let kind = error
         .extensions
         .kind
@@ -156,55 +189,73 @@ pub(super) fn map_graphql_error(error: &GraphqlError) -> Error {
         .as_deref()
         .unwrap_or("")
         .to_ascii_uppercase();
-    let text = error
-        .extensions
-        .user_presentable_message
-        .as_deref()
-        .filter(|text| !text.is_empty())
-        .unwrap_or(&error.message);
-    let message = format!("Linear answered: {text}");
-    if code == "RATELIMITED" || kind == "ratelimited" {
-        Error::rate_limited(message, None)
-    } else if code == "AUTHENTICATION_ERROR" || kind == "authentication error" {
-        Error::authentication(format!("{message}; check connection.api_key"))
-    } else if kind == "forbidden" || code == "FORBIDDEN" {
-        Error::authentication(format!(
-            "{message} (the key may not reach this team or issue)"
-        ))
+    Some(if code == "RATELIMITED" || kind == "ratelimited" {
+        ErrorKind::RateLimited
+    } else if code == "AUTHENTICATION_ERROR"
+        || kind == "authentication error"
+        || kind == "forbidden"
+        || code == "FORBIDDEN"
+    {
+        ErrorKind::Authentication
     } else if code == "ENTITY_NOT_FOUND" || error.message.starts_with("Entity not found") {
-        Error::not_found(message)
-    } else if matches!(kind.as_str(), "invalid input" | "user error") {
-        Error::invalid_input(message)
+        ErrorKind::NotFound
+    } else if matches!(
+        kind.as_str(),
+        "invalid input" | "user error" | "graphql error"
+    ) || code == "INVALID_INPUT"
+        || code == "GRAPHQL_VALIDATION_FAILED"
+    {
+        ErrorKind::InvalidInput
     } else if matches!(
         kind.as_str(),
         "internal error" | "network error" | "lock timeout"
     ) {
-        Error::connection(message)
+        ErrorKind::Connection
     } else {
-        Error::other(message)
-    }
+        return None;
+    })
 }
 
-/// Re-reads an error the HTTP layer made from a 400 answer: Linear sends
-/// its rate limits and some authentication failures that way.
-pub(super) fn reclassify(err: Error) -> Error {
-    if err.kind() != ErrorKind::InvalidInput || delivery_of(&err) != Some(Delivery::Answered(400)) {
-        return err;
+/// The words of a GraphQL error: the text Linear meant for people when it
+/// has one, else its message.
+fn words_of(error: &GraphqlError) -> &str {
+    error
+        .extensions
+        .user_presentable_message
+        .as_deref()
+        .filter(|text| !text.is_empty())
+        .unwrap_or(&error.message)
+}
+
+/// Reads Linear's error answers for the HTTP layer: a 401, and the HTTP 400
+/// Linear sends for rate limits (`extensions.code: RATELIMITED`), some
+/// authentication failures and invalid documents, carry a GraphQL `errors`
+/// list whose first entry's code decides the kind and whose message is
+/// quoted (`CODE: message`).
+pub(super) fn map_http_error(failed: &FailedResponse<'_>) -> ServiceError {
+    let first = failed
+        .json
+        .as_ref()
+        .and_then(|json| json.get("errors"))
+        .and_then(|errors| errors.get(0))
+        .and_then(|first| serde_json::from_value::<GraphqlError>(first.clone()).ok());
+    let Some(first) = first else {
+        return ServiceError::default();
+    };
+    let kind = kind_of(&first);
+    let words = words_of(&first);
+    let detail = match first.extensions.code.as_deref() {
+        Some(code) if !code.is_empty() => format!("{code}: {words}"),
+        _ => words.to_owned(),
+    };
+    let hint = match kind {
+        Some(ErrorKind::Authentication) => "; check connection.api_key",
+        _ => "",
+    };
+    ServiceError {
+        kind,
+        detail: Some(format!("{detail}{hint}")),
     }
-    let said = err.message();
-    let kind = if said.contains("RATELIMITED") || said.contains("\"ratelimited\"") {
-        ErrorKind::RateLimited
-    } else if said.contains("AUTHENTICATION_ERROR") || said.contains("authentication error") {
-        ErrorKind::Authentication
-    } else {
-        return err;
-    };
-    let message = said.to_owned();
-    let again = match kind {
-        ErrorKind::RateLimited => Error::rate_limited(message, None),
-        _ => Error::new(kind, format!("{message}; check connection.api_key")),
-    };
-    again.in_call(err.plugin(), err.operation())
 }
 
 /// Runs GraphQL operations against Linear.
@@ -290,11 +341,14 @@ impl Graphql {
             Ok(response) => response,
             Err(err) => {
                 // A 429 was already waited out by the HTTP layer; only a
-                // rate limit read from a 400 is retried here.
-                let layer_rate_limited = err.kind() == ErrorKind::RateLimited;
-                let error = reclassify(err);
-                let retry_here = !layer_rate_limited && error.kind() == ErrorKind::RateLimited;
-                return Err(Failed { error, retry_here });
+                // rate limit Linear answered as HTTP 400 (read by
+                // `map_http_error`) is retried here.
+                let layer_retried = delivery_of(&err) == Some(Delivery::Answered(429));
+                let retry_here = !layer_retried && err.kind() == ErrorKind::RateLimited;
+                return Err(Failed {
+                    error: err,
+                    retry_here,
+                });
             }
         };
         let envelope: Envelope = response.json().map_err(Failed::once)?;

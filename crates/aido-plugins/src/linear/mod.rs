@@ -32,8 +32,10 @@
 //! A task is a Linear issue; its id is the issue's identifier (`ENG-12`),
 //! and `custom_fields` carry `url`, `linear_id` (the UUID), `state` and
 //! `team`. A status maps to the workflow state named in
-//! `mappings.statuses` (state ids come from `workflowStates`, cached); an
-//! issue in a state no status names (Backlog, Canceled, custom ones) reads
+//! `mappings.statuses` (state ids come from `workflowStates`, cached).
+//! `update_task_status` on an identifier is one `issueUpdate` request: the
+//! team follows from the identifier's key (teams cached), and the issue is
+//! read first only when that fails (a UUID, a moved issue). An issue in a state no status names (Backlog, Canceled, custom ones) reads
 //! by the state's type: backlog, unstarted and triage are `todo`, started
 //! is `in_progress`, completed and canceled are `done`. Priorities map
 //! through `mappings.priorities`; Linear's 0 ("no priority") reads as
@@ -196,6 +198,32 @@ impl Linear {
         Ok(states)
     }
 
+    /// The id of the team whose key starts the issue identifier `task_id`
+    /// (`ENG` of `ENG-123`), from the cached teams; `None` for a UUID or a
+    /// key no team has, which the caller resolves by reading the issue.
+    async fn team_of_identifier(&self, operation: &str, task_id: &str) -> Result<Option<String>> {
+        let Some((key, number)) = task_id.rsplit_once('-') else {
+            return Ok(None);
+        };
+        let is_identifier = !key.is_empty()
+            && key.chars().all(|c| c.is_ascii_alphanumeric())
+            && !number.is_empty()
+            && number.chars().all(|c| c.is_ascii_digit());
+        if !is_identifier {
+            return Ok(None);
+        }
+        let teams = self.teams(operation).await?;
+        Ok(teams
+            .iter()
+            .find(|team| team.key.eq_ignore_ascii_case(key))
+            .map(|team| team.id.clone()))
+    }
+
+    /// Drops `team`'s cached workflow states, so the next use reads them.
+    fn forget_states(&self, team: &str) {
+        self.caches().states.remove(team);
+    }
+
     /// The id of the state `status` maps to in `team`.
     async fn state_id(&self, operation: &str, team: &str, status: TaskStatus) -> Result<String> {
         let name = self.config.mappings.statuses.name(status);
@@ -349,7 +377,8 @@ fn graphql(config: &LinearConfig) -> Result<Graphql> {
             .timeouts(connect, request)
             .max_retries(options.max_retries)
             .backoff(backoff, backoff.saturating_mul(8))
-            .rate_limit(options.rate_limit_per_second),
+            .rate_limit(options.rate_limit_per_second)
+            .error_mapper(graphql::map_http_error),
     )?;
     Ok(Graphql {
         client,
@@ -506,7 +535,31 @@ impl TaskManagement for LinearPlugin {
     async fn update_task_status(&self, _cx: &CallContext, input: StatusUpdate) -> Result<Task> {
         const OP: &str = "update_task_status";
         let linear = self.connected()?;
-        let issue = linear.issue(OP, &input.task_id).await?;
+        let task_id = input.task_id.trim();
+        // The common case is one request: an identifier names its team, the
+        // team's states are cached, and `issueUpdate(id:)` takes the
+        // identifier. Setting the state an issue already has changes
+        // nothing in Linear (no history entry), so a repeated call stays
+        // harmless without a read first.
+        if let Some(team) = linear.team_of_identifier(OP, task_id).await? {
+            let state = linear.state_id(OP, &team, input.status).await?;
+            match linear.update(OP, task_id, json!({"stateId": state})).await {
+                Ok(task) => return Ok(task),
+                // The issue moved to another team (its old identifier still
+                // resolves) or the cached states are stale: forget them and
+                // look the issue up.
+                Err(err) if matches!(err.kind(), ErrorKind::NotFound | ErrorKind::InvalidInput) => {
+                    tracing::debug!(
+                        task_id,
+                        "state update by identifier failed, looking the issue up: {}",
+                        err.message()
+                    );
+                    linear.forget_states(&team);
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        let issue = linear.issue(OP, task_id).await?;
         let state = linear.state_id(OP, &issue.team.id, input.status).await?;
         if issue.state.id == state {
             return Ok(linear.task(&issue));

@@ -368,6 +368,174 @@ async fn an_authentication_error_answered_as_400_is_one_too() {
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Authentication, "{err}");
+    // Linear's code and words are quoted, with what to check.
+    assert!(
+        err.message().contains(
+            "HTTP 400 Bad Request: AUTHENTICATION_ERROR: Authentication required, not \
+             authenticated; check connection.api_key"
+        ),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn error_answers_are_read_by_their_graphql_code() {
+    let f = Fixture::new().await;
+    // A 401 quotes the message Linear meant for people.
+    let plugin = connect(&f.emulator, "lin_api_wrong", json!({}))
+        .await
+        .unwrap();
+    let err = plugin
+        .call(
+            &CallContext::detached(),
+            "get_task",
+            json!({"task_id": "ENG-1"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Authentication, "{err}");
+    assert!(
+        err.message()
+            .contains("AUTHENTICATION_ERROR: You need to authenticate to access this operation."),
+        "{err}"
+    );
+    // An invalid document (HTTP 400) is invalid input naming the code.
+    f.emulator.push_fault(
+        GRAPHQL,
+        Fault::json(
+            400,
+            &emu::error_body(
+                "Cannot query field \"nope\" on type \"Issue\".",
+                "graphql error",
+                "GRAPHQL_VALIDATION_FAILED",
+                None,
+            ),
+        ),
+    );
+    let err = f
+        .call("get_task", json!({"task_id": "ENG-1"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    assert!(
+        err.message()
+            .contains("GRAPHQL_VALIDATION_FAILED: Cannot query field"),
+        "{err}"
+    );
+    // A missing entity (HTTP 200 with errors) is not found.
+    let err = f
+        .call("get_task", json!({"task_id": "ENG-404"}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    assert!(err.message().contains("Entity not found"), "{err}");
+}
+
+#[tokio::test]
+async fn a_status_update_by_identifier_is_one_request() {
+    let f = Fixture::new().await;
+    f.call("create_task", json!({"title": "one"}))
+        .await
+        .unwrap();
+    f.call(
+        "update_task_status",
+        json!({"task_id": "ENG-1", "status": "in_progress"}),
+    )
+    .await
+    .unwrap();
+    let before = f.emulator.operations().len();
+    for status in ["in_review", "in_review", "done"] {
+        let moved = f
+            .call(
+                "update_task_status",
+                json!({"task_id": "ENG-1", "status": status}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(moved["status"], status);
+    }
+    let after = f.emulator.operations();
+    assert_eq!(
+        &after[before..],
+        &[
+            Some("IssueUpdate".to_owned()),
+            Some("IssueUpdate".to_owned()),
+            Some("IssueUpdate".to_owned())
+        ]
+    );
+    // Setting the state it has already changes nothing: one history entry
+    // per real change.
+    let history = f
+        .call("get_task_history", json!({"task_id": "ENG-1"}))
+        .await
+        .unwrap();
+    let changes = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["change"]["type"] == "status_changed")
+        .count();
+    assert_eq!(changes, 3);
+    // A UUID, or an issue whose identifier's team is unknown, is looked up.
+    let uuid = f.emulator.issues()[0]["id"].as_str().unwrap().to_owned();
+    let moved = f
+        .call(
+            "update_task_status",
+            json!({"task_id": uuid, "status": "todo"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved["status"], "todo");
+    let err = f
+        .call(
+            "update_task_status",
+            json!({"task_id": "ENG-404", "status": "done"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+}
+
+#[tokio::test]
+async fn a_status_update_follows_an_issue_that_moved_team() {
+    let f = Fixture::new().await;
+    f.call("create_task", json!({"title": "one"}))
+        .await
+        .unwrap();
+    f.call(
+        "update_task_status",
+        json!({"task_id": "ENG-1", "status": "in_progress"}),
+    )
+    .await
+    .unwrap();
+    // The cached states of ENG no longer hold the state mapped to `done`
+    // (as after a rename in Linear): the update by identifier fails, the
+    // plugin forgets ENG's states, reads the issue and its team's states
+    // again, and the update goes through.
+    let ops = |f: &Fixture, name: &str| f.count(name);
+    let states_before = ops(&f, "WorkflowStates");
+    f.emulator.push_fault(
+        GRAPHQL,
+        Fault::json(
+            200,
+            &emu::error_body(
+                "Entity not found: WorkflowState",
+                "invalid input",
+                "ENTITY_NOT_FOUND",
+                Some(Value::Null),
+            ),
+        ),
+    );
+    let moved = f
+        .call(
+            "update_task_status",
+            json!({"task_id": "ENG-1", "status": "done"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved["status"], "done");
+    assert_eq!(ops(&f, "WorkflowStates"), states_before + 1);
+    assert_eq!(ops(&f, "Issue"), 1);
 }
 
 #[tokio::test]

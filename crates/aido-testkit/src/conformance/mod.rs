@@ -6,11 +6,16 @@
 //! Each suite takes a connected [`PluginInstance`] and returns a
 //! [`Report`]: one [`Check`] per behaviour, passed, failed (with what was
 //! seen) or skipped (the plugin answered `unsupported`, which the kind
-//! allows for that action).
+//! allows for that action, or the check needs something the target lacks).
+//!
+//! Suites: [`task_management`], [`documentation`], [`communication`] and
+//! [`version_control`] (on a [`VersionControlTarget`]: the repository to
+//! work on).
 
 mod communication;
 mod documentation;
 mod task_management;
+mod version_control;
 
 use std::fmt;
 
@@ -21,6 +26,7 @@ use aido_plugin_api::{CallContext, Error, ErrorKind, PluginInstance, PluginKind}
 pub use communication::communication;
 pub use documentation::documentation;
 pub use task_management::task_management;
+pub use version_control::{VersionControlTarget, version_control};
 
 /// How a check ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -30,7 +36,8 @@ pub enum Outcome {
     Passed,
     /// It did not.
     Failed,
-    /// The plugin said the action is unsupported.
+    /// The plugin said the action is unsupported, or the target lacks
+    /// what the check needs.
     Skipped,
 }
 
@@ -91,6 +98,14 @@ impl Report {
         });
     }
 
+    fn skip(&mut self, name: &str, detail: impl Into<String>) {
+        self.checks.push(Check {
+            name: name.to_owned(),
+            outcome: Outcome::Skipped,
+            detail: detail.into(),
+        });
+    }
+
     /// Records `result`: passed when it is `Ok(true)`, skipped for an
     /// `unsupported` error, failed otherwise.
     fn record(&mut self, name: &str, result: Result<Result<(), String>, Error>) {
@@ -137,12 +152,17 @@ impl fmt::Display for Report {
     }
 }
 
-/// Runs the suite of `plugin`'s kind, if the kind has one.
+/// Runs the suite of `plugin`'s kind, if the kind has one. A
+/// `version_control` plugin is checked on
+/// [`VersionControlTarget::default`].
 pub async fn check(plugin: &PluginInstance) -> Option<Report> {
     match plugin.kind() {
         PluginKind::TaskManagement => Some(task_management(plugin).await),
         PluginKind::Communication => Some(communication(plugin).await),
         PluginKind::Documentation => Some(documentation(plugin).await),
+        PluginKind::VersionControl => {
+            Some(version_control(plugin, &VersionControlTarget::default()).await)
+        }
         _ => None,
     }
 }
