@@ -7,66 +7,15 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::Instant;
 
 use aido_core::engine::{Engine, EngineConfig, NoEvents};
 use aido_core::store::RunStore;
 use aido_core::workflow::builtins::Builtins;
 use aido_core::workflow::validate;
-use aido_plugin_api::model::NoInput;
-use aido_plugin_api::model::monitoring::{ErrorReport, Metric, MetricsExport, MonitoringEvent};
-use aido_plugin_api::{
-    CallContext, Health, Monitoring, Plugin, PluginConfig, PluginInstance, PluginKind,
-    PluginMetadata, Result,
-};
-
-#[derive(serde::Deserialize, schemars::JsonSchema)]
-struct NoConfig {}
-
-static META: LazyLock<PluginMetadata> = LazyLock::new(|| {
-    PluginMetadata::new::<NoConfig>("noop", PluginKind::Monitoring, "0.0.0", "Does nothing.")
-});
-
-struct NoOp;
-
-#[async_trait::async_trait]
-impl Plugin for NoOp {
-    fn metadata(&self) -> &PluginMetadata {
-        &META
-    }
-    async fn connect(&self, _: &PluginConfig) -> Result<()> {
-        Ok(())
-    }
-    async fn disconnect(&self) -> Result<()> {
-        Ok(())
-    }
-    async fn health_check(&self) -> Health {
-        Health::Healthy
-    }
-}
-
-#[async_trait::async_trait]
-impl Monitoring for NoOp {
-    async fn record_metric(&self, _: &CallContext, _: Metric) -> Result<()> {
-        Ok(())
-    }
-    async fn record_event(&self, _: &CallContext, _: MonitoringEvent) -> Result<()> {
-        Ok(())
-    }
-    async fn report_error(&self, _: &CallContext, _: ErrorReport) -> Result<()> {
-        Ok(())
-    }
-    async fn flush(&self, _: &CallContext, _: NoInput) -> Result<()> {
-        Ok(())
-    }
-    async fn export_metrics(&self, _: &CallContext, _: NoInput) -> Result<MetricsExport> {
-        Ok(MetricsExport {
-            content_type: String::new(),
-            body: String::new(),
-        })
-    }
-}
+use aido_plugin_api::PluginInstance;
+use aido_testkit::NoOpMonitoring;
 
 fn workflow(steps: usize) -> String {
     let mut text = String::from("name: bench\nsteps:\n");
@@ -148,7 +97,7 @@ fn main() {
         let dir = tempfile::tempdir().expect("a temporary folder");
         let store = RunStore::open(&dir.path().join("runs.db")).await.expect("the store opens");
         let mut plugins = BTreeMap::new();
-        plugins.insert("monitoring".to_owned(), PluginInstance::Monitoring(Arc::new(NoOp)));
+        plugins.insert("monitoring".to_owned(), PluginInstance::Monitoring(Arc::new(NoOpMonitoring)));
         let config = EngineConfig {
             workspace_root: dir.path().join("ws"),
             max_concurrent_runs: concurrent,

@@ -17,67 +17,15 @@
 //! calls made from `block_on`'s thread rather than a runtime worker).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aido_core::plugin_host::external::{ExternalPlugin, ExternalSpec, HostLimits};
 use aido_core::plugin_host::process::SpawnSpec;
-use aido_plugin_api::model::NoInput;
-use aido_plugin_api::model::monitoring::{ErrorReport, Metric, MetricsExport, MonitoringEvent};
-use aido_plugin_api::{
-    CallContext, Forward, Health, Monitoring, Plugin, PluginConfig, PluginInstance, PluginKind,
-    PluginMetadata, Result,
-};
+use aido_plugin_api::{CallContext, Forward, Plugin, PluginConfig, PluginInstance, PluginKind};
+use aido_testkit::NoOpMonitoring;
 
 const AS_PLUGIN: &str = "--as-plugin";
-
-#[derive(serde::Deserialize, schemars::JsonSchema)]
-struct NoConfig {}
-
-static META: LazyLock<PluginMetadata> = LazyLock::new(|| {
-    PluginMetadata::new::<NoConfig>("noop", PluginKind::Monitoring, "0.1.0", "Does nothing.")
-});
-
-/// The Rust plugin: every action does nothing.
-struct NoOp;
-
-#[async_trait::async_trait]
-impl Plugin for NoOp {
-    fn metadata(&self) -> &PluginMetadata {
-        &META
-    }
-    async fn connect(&self, _: &PluginConfig) -> Result<()> {
-        Ok(())
-    }
-    async fn disconnect(&self) -> Result<()> {
-        Ok(())
-    }
-    async fn health_check(&self) -> Health {
-        Health::Healthy
-    }
-}
-
-#[async_trait::async_trait]
-impl Monitoring for NoOp {
-    async fn record_metric(&self, _: &CallContext, _: Metric) -> Result<()> {
-        Ok(())
-    }
-    async fn record_event(&self, _: &CallContext, _: MonitoringEvent) -> Result<()> {
-        Ok(())
-    }
-    async fn report_error(&self, _: &CallContext, _: ErrorReport) -> Result<()> {
-        Ok(())
-    }
-    async fn flush(&self, _: &CallContext, _: NoInput) -> Result<()> {
-        Ok(())
-    }
-    async fn export_metrics(&self, _: &CallContext, _: NoInput) -> Result<MetricsExport> {
-        Ok(MetricsExport {
-            content_type: String::new(),
-            body: String::new(),
-        })
-    }
-}
 
 /// The Python plugin: the same no-op on the Python SDK.
 const PYTHON_PLUGIN: &str = r#"
@@ -125,7 +73,7 @@ fn spec(
             cwd: cwd.to_owned(),
             env,
         },
-        metadata: META.clone(),
+        metadata: NoOpMonitoring.metadata().clone(),
         secrets: Vec::new(),
         limits: HostLimits::default(),
         entry: None,
@@ -247,7 +195,7 @@ fn row(name: &str, figures: &Figures, target_p50: u64) {
 
 fn main() {
     if flag(AS_PLUGIN) {
-        aido_plugin_sdk::serve(PluginInstance::Monitoring(Arc::new(NoOp)));
+        aido_plugin_sdk::serve(PluginInstance::Monitoring(Arc::new(NoOpMonitoring)));
     }
     let calls = arg("--calls", 20_000);
     let in_flight = arg("--in-flight", 64);
