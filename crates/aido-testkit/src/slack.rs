@@ -1,6 +1,7 @@
 //! An emulator of Slack's Web API, for the `slack` plugin.
 //!
-//! Every method is `POST /api/<method>` ([`SlackEmulator::base_url`] ends in
+//! Every method is `POST /api/<method>`, or `GET` with its arguments in the
+//! query string, as Slack takes both ([`SlackEmulator::base_url`] ends in
 //! `/api`, as `https://slack.com/api` does), with `Authorization: Bearer
 //! xoxb-...`. Arguments are read, as Slack reads them, from the query
 //! string, a form body (`application/x-www-form-urlencoded`) or a JSON
@@ -42,7 +43,7 @@ use axum::Router;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::post;
+use axum::routing::{get, post};
 use serde_json::{Map, Value, json};
 
 use crate::faults::{Fault, admit, plain};
@@ -192,7 +193,7 @@ impl SlackEmulator {
             world: Mutex::new(World::seeded()),
         });
         let router = Router::new()
-            .route("/api/{method}", post(method))
+            .route("/api/{method}", get(method).post(method))
             .route("/upload/{file}", post(upload))
             .with_state(Arc::clone(&state));
         let server = Server::start(options.addr, router).await?;
@@ -915,5 +916,20 @@ mod tests {
             .unwrap();
         assert_eq!(out["user"]["id"], ALICE);
         assert_eq!(url_decode("a+b%2Cc%"), "a b,c%");
+        // A read with GET and its arguments in the query, as many clients
+        // make it.
+        let out: Value = reqwest::Client::new()
+            .get(format!(
+                "{}/users.lookupByEmail?email=alice%40example.com",
+                emu.base_url()
+            ))
+            .bearer_auth(emu.token())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(out["user"]["id"], ALICE);
     }
 }
