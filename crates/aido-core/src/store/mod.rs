@@ -448,6 +448,31 @@ enum WriterConnection {
     Pool(SqlitePool),
 }
 
+/// How long a commit is waited for without letting the runtime's thread
+/// sleep. SQLite answers a step's commit in well under this, and a thread
+/// that slept must be woken, which costs tens of microseconds on a virtual
+/// machine: a large part of a step. Other tasks run in between; only a
+/// thread with nothing else to do spins, and at most this long.
+const STAY_AWAKE: Duration = Duration::from_micros(300);
+
+/// Awaits `future`, polling it between yields to the runtime for up to
+/// [`STAY_AWAKE`] before waiting for its wake-up as usual.
+async fn stay_awake<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let until = std::time::Instant::now() + STAY_AWAKE;
+    loop {
+        let polled =
+            std::future::poll_fn(|cx| std::task::Poll::Ready(future.as_mut().poll(cx))).await;
+        match polled {
+            std::task::Poll::Ready(output) => return output,
+            std::task::Poll::Pending if std::time::Instant::now() < until => {
+                tokio::task::yield_now().await;
+            }
+            std::task::Poll::Pending => return future.await,
+        }
+    }
+}
+
 /// Commits `changes` in one transaction, rolling back on failure.
 async fn commit(connection: &mut WriterConnection, changes: &[&Changes]) -> StoreResult<()> {
     let [starts, completions, finishes, events, keys] = Changes::parameters(changes)
@@ -460,14 +485,16 @@ async fn commit(connection: &mut WriterConnection, changes: &[&Changes]) -> Stor
             &mut pooled
         }
     };
-    let result = sqlx::query(changes::COMMIT_CHANGES)
-        .bind(starts)
-        .bind(completions)
-        .bind(finishes)
-        .bind(events)
-        .bind(keys)
-        .execute(&mut *connection)
-        .await;
+    let result = stay_awake(
+        sqlx::query(changes::COMMIT_CHANGES)
+            .bind(starts)
+            .bind(completions)
+            .bind(finishes)
+            .bind(events)
+            .bind(keys)
+            .execute(&mut *connection),
+    )
+    .await;
     if let Err(err) = result {
         // The statements stop at the failing one, inside the transaction.
         let _ = sqlx::query("ROLLBACK").execute(&mut *connection).await;
