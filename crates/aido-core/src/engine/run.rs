@@ -115,19 +115,25 @@ async fn execute_leased(
         ),
         Some(Stop::RolledBack(error)) => (RunStatus::RolledBack, Some(error)),
     };
+    let (cost_usd, _) = inner.store.run_spend(run_id).await?;
+    let finished = RunEvent::RunFinished {
+        run_id: run_id.to_owned(),
+        status: status.as_str().to_owned(),
+        error: error.clone(),
+        cost_usd,
+    };
+    // The run's end and its event are one transaction.
+    let data = serde_json::to_value(&finished).unwrap_or(Value::Null);
     inner
         .store
-        .finish_run(run_id, status, error.as_deref())
+        .finish_run_with_event(
+            run_id,
+            status,
+            error.as_deref(),
+            Some((finished.kind(), &data)),
+        )
         .await?;
-    let (cost_usd, _) = inner.store.run_spend(run_id).await?;
-    runner
-        .emit(RunEvent::RunFinished {
-            run_id: run_id.to_owned(),
-            status: status.as_str().to_owned(),
-            error: error.clone(),
-            cost_usd,
-        })
-        .await;
+    runner.notify(&finished).await;
     Ok(RunOutcome {
         run_id: run_id.to_owned(),
         status,

@@ -5,7 +5,7 @@
 //! Why rows and not SQL: sqlx runs each statement as a round trip to
 //! SQLite's worker thread, and a step's end touches three tables. The
 //! writer sends the rows of every change waiting for it as JSON arrays to
-//! one fixed, cached multi-statement query (`json_each` unpacks them), so
+//! a cached multi-statement query (`json_each` unpacks them), so
 //! a commit is one round trip and no parsing, however many changes it
 //! carries. Values are bound, never spliced into SQL text.
 
@@ -24,6 +24,8 @@ pub(super) struct Changes {
     events: Vec<Event>,
     /// Idempotency keys of side effects made.
     keys: Vec<IdempotencyKey>,
+    /// Runs that ended.
+    finished_runs: Vec<RunFinished>,
 }
 
 /// A step's start.
@@ -87,45 +89,81 @@ pub(super) struct IdempotencyKey {
     pub created_at: String,
 }
 
-/// The statements that commit [`Changes`]: `$1` to `$5` are JSON arrays of
-/// starts, completions, finishes, events and keys. Within one commit the
-/// tables are written in that order, which keeps each run's own order: a
-/// step's start always comes before its end, and a change whose end
-/// belongs to the same row as a later change is always waited for before
-/// that later change is made.
+/// A run's end: its status and error; its lease is released.
+#[derive(Debug, Serialize)]
+pub(super) struct RunFinished {
+    pub id: String,
+    pub status: &'static str,
+    pub error: Option<String>,
+    pub at: String,
+}
+
+/// The statements that commit [`Changes`], one per kind of row; `$1` to
+/// `$6` are JSON arrays of starts, completions, finishes, events, keys and
+/// finished runs. Within one commit the tables are written in that order,
+/// which keeps each run's own order: a step's start always comes before
+/// its end, and a change whose end belongs to the same row as a later
+/// change is always waited for before that later change is made.
 ///
 /// `WHERE true` is SQLite's documented way to let an upsert follow a
 /// `SELECT`.
-pub(super) const COMMIT_CHANGES: &str = "BEGIN IMMEDIATE;
-INSERT INTO steps (run_id, position, name, status, attempt, inputs, started_at)
+const STATEMENTS: [&str; 6] = [
+    "INSERT INTO steps (run_id, position, name, status, attempt, inputs, started_at)
     SELECT value ->> 'run_id', value ->> 'position', value ->> 'name', 'running', value ->> 'attempt',
         value ->> 'inputs', value ->> 'started_at'
     FROM json_each($1) WHERE true
     ON CONFLICT (run_id, name) DO UPDATE SET status = 'running', attempt = excluded.attempt, inputs = excluded.inputs,
-        outputs = NULL, error = NULL, started_at = excluded.started_at, finished_at = NULL;
-INSERT INTO steps (run_id, position, name, status, attempt, inputs, outputs, error, started_at, finished_at, cost_usd, tokens)
+        outputs = NULL, error = NULL, started_at = excluded.started_at, finished_at = NULL;",
+    "INSERT INTO steps (run_id, position, name, status, attempt, inputs, outputs, error, started_at, finished_at, cost_usd, tokens)
     SELECT value ->> 'run_id', value ->> 'position', value ->> 'name', value ->> 'status', value ->> 'attempt',
         value ->> 'inputs', value ->> 'outputs', value ->> 'error', value ->> 'started_at', value ->> 'finished_at',
         COALESCE(value ->> 'cost_usd', 0.0), value ->> 'tokens'
     FROM json_each($2) WHERE true
     ON CONFLICT (run_id, name) DO UPDATE SET status = excluded.status, attempt = excluded.attempt, inputs = excluded.inputs,
         outputs = excluded.outputs, error = excluded.error, started_at = excluded.started_at, finished_at = excluded.finished_at,
-        cost_usd = excluded.cost_usd, tokens = excluded.tokens;
-UPDATE steps SET status = f.status, outputs = f.outputs, error = f.error, finished_at = f.finished_at,
+        cost_usd = excluded.cost_usd, tokens = excluded.tokens;",
+    "UPDATE steps SET status = f.status, outputs = f.outputs, error = f.error, finished_at = f.finished_at,
         cost_usd = f.cost_usd, tokens = f.tokens
     FROM (SELECT value ->> 'run_id' AS run_id, value ->> 'name' AS name, value ->> 'status' AS status,
             value ->> 'outputs' AS outputs, value ->> 'error' AS error, value ->> 'finished_at' AS finished_at,
             COALESCE(value ->> 'cost_usd', 0.0) AS cost_usd, value ->> 'tokens' AS tokens
         FROM json_each($3)) AS f
-    WHERE steps.run_id = f.run_id AND steps.name = f.name;
-INSERT INTO events (run_id, step, kind, data, at)
+    WHERE steps.run_id = f.run_id AND steps.name = f.name;",
+    "INSERT INTO events (run_id, step, kind, data, at)
     SELECT value ->> 'run_id', value ->> 'step', value ->> 'kind', value ->> 'data', value ->> 'at'
-    FROM json_each($4);
-INSERT INTO idempotency_keys (key, run_id, step, action, result, created_at)
+    FROM json_each($4);",
+    "INSERT INTO idempotency_keys (key, run_id, step, action, result, created_at)
     SELECT value ->> 'key', value ->> 'run_id', value ->> 'step', value ->> 'action', value ->> 'result', value ->> 'created_at'
     FROM json_each($5) WHERE true
-    ON CONFLICT (key) DO UPDATE SET result = excluded.result;
-COMMIT;";
+    ON CONFLICT (key) DO UPDATE SET result = excluded.result;",
+    "UPDATE runs SET status = f.status, error = f.error, finished_at = f.at, updated_at = f.at,
+        lease_owner = NULL, lease_expires_at = NULL
+    FROM (SELECT value ->> 'id' AS id, value ->> 'status' AS status, value ->> 'error' AS error,
+            value ->> 'at' AS at
+        FROM json_each($6)) AS f
+    WHERE runs.id = f.id;",
+];
+
+/// One query per combination of kinds of rows present, so a commit runs
+/// only the statements it has rows for (each statement costs a message
+/// back from SQLite's worker thread). Each text is prepared once, then
+/// served from sqlx's statement cache; parameters keep their numbers, so
+/// every query is bound the same way.
+static QUERIES: std::sync::LazyLock<Vec<String>> = std::sync::LazyLock::new(|| {
+    (0..1usize << STATEMENTS.len())
+        .map(|present| {
+            let mut query = String::from("BEGIN IMMEDIATE;\n");
+            for (i, statement) in STATEMENTS.iter().enumerate() {
+                if present & (1 << i) != 0 {
+                    query.push_str(statement);
+                    query.push('\n');
+                }
+            }
+            query.push_str("COMMIT;");
+            query
+        })
+        .collect()
+});
 
 impl Changes {
     /// A step's start.
@@ -157,15 +195,33 @@ impl Changes {
         self.keys.push(key);
     }
 
-    /// The five JSON arrays bound to [`COMMIT_CHANGES`] for `all` the
+    /// A run's end.
+    pub(super) fn finish_run(&mut self, run: RunFinished) {
+        self.finished_runs.push(run);
+    }
+
+    /// The query that commits `all` the changes.
+    pub(super) fn query(all: &[&Changes]) -> &'static str {
+        let present = |has: fn(&Changes) -> bool| usize::from(all.iter().any(|c| has(c)));
+        let index = present(|c| !c.starts.is_empty())
+            | present(|c| !c.completions.is_empty()) << 1
+            | present(|c| !c.finishes.is_empty()) << 2
+            | present(|c| !c.events.is_empty()) << 3
+            | present(|c| !c.keys.is_empty()) << 4
+            | present(|c| !c.finished_runs.is_empty()) << 5;
+        QUERIES[index].as_str()
+    }
+
+    /// The JSON arrays bound to [`query`](Self::query) for `all` the
     /// changes, in order.
-    pub(super) fn parameters(all: &[&Changes]) -> serde_json::Result<[String; 5]> {
+    pub(super) fn parameters(all: &[&Changes]) -> serde_json::Result<[String; 6]> {
         Ok([
             json_array(all, |c| &c.starts)?,
             json_array(all, |c| &c.completions)?,
             json_array(all, |c| &c.finishes)?,
             json_array(all, |c| &c.events)?,
             json_array(all, |c| &c.keys)?,
+            json_array(all, |c| &c.finished_runs)?,
         ])
     }
 }

@@ -475,7 +475,7 @@ async fn stay_awake<F: std::future::Future>(future: F) -> F::Output {
 
 /// Commits `changes` in one transaction, rolling back on failure.
 async fn commit(connection: &mut WriterConnection, changes: &[&Changes]) -> StoreResult<()> {
-    let [starts, completions, finishes, events, keys] = Changes::parameters(changes)
+    let [starts, completions, finishes, events, keys, finished_runs] = Changes::parameters(changes)
         .map_err(|err| StoreError(format!("cannot encode a state change: {err}")))?;
     let mut pooled;
     let connection: &mut SqliteConnection = match connection {
@@ -486,12 +486,13 @@ async fn commit(connection: &mut WriterConnection, changes: &[&Changes]) -> Stor
         }
     };
     let result = stay_awake(
-        sqlx::query(changes::COMMIT_CHANGES)
+        sqlx::query(Changes::query(changes))
             .bind(starts)
             .bind(completions)
             .bind(finishes)
             .bind(events)
             .bind(keys)
+            .bind(finished_runs)
             .execute(&mut *connection),
     )
     .await;
@@ -767,19 +768,37 @@ impl RunStore {
         status: RunStatus,
         error: Option<&str>,
     ) -> StoreResult<()> {
-        let _gate = self.write_gate.lock().await;
+        self.finish_run_with_event(run_id, status, error, None)
+            .await
+    }
+
+    /// Marks a run finished, as [`finish_run`](Self::finish_run), and
+    /// records `event` (kind, data) with it in the same transaction.
+    pub async fn finish_run_with_event(
+        &self,
+        run_id: &str,
+        status: RunStatus,
+        error: Option<&str>,
+        event: Option<(&str, &Value)>,
+    ) -> StoreResult<()> {
         let at = now();
-        sqlx::query(
-            "UPDATE runs SET status = ?, error = ?, finished_at = ?, updated_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE id = ?",
-        )
-        .bind(status.as_str())
-        .bind(error)
-        .bind(&at)
-        .bind(&at)
-        .bind(run_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut changes = Changes::default();
+        if let Some((kind, data)) = event {
+            changes.event(changes::Event {
+                run_id: run_id.to_owned(),
+                step: None,
+                kind: kind.to_owned(),
+                data: data.to_string(),
+                at: at.clone(),
+            });
+        }
+        changes.finish_run(changes::RunFinished {
+            id: run_id.to_owned(),
+            status: status.as_str(),
+            error: error.map(str::to_owned),
+            at,
+        });
+        self.write(changes).await
     }
 
     /// Asks for a run to stop. A run no live process holds is cancelled at
@@ -997,16 +1016,15 @@ impl RunStore {
         kind: &str,
         data: &Value,
     ) -> StoreResult<()> {
-        let _gate = self.write_gate.lock().await;
-        sqlx::query("INSERT INTO events (run_id, step, kind, data, at) VALUES (?, ?, ?, ?, ?)")
-            .bind(run_id)
-            .bind(step)
-            .bind(kind)
-            .bind(data.to_string())
-            .bind(now())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let mut changes = Changes::default();
+        changes.event(changes::Event {
+            run_id: run_id.to_owned(),
+            step: step.map(str::to_owned),
+            kind: kind.to_owned(),
+            data: data.to_string(),
+            at: now(),
+        });
+        self.write(changes).await
     }
 
     /// Records one AI call's spend.
