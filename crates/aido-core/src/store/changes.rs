@@ -26,6 +26,8 @@ pub(super) struct Changes {
     keys: Vec<IdempotencyKey>,
     /// Runs that ended.
     finished_runs: Vec<RunFinished>,
+    /// Runs created, holding their lease.
+    created_runs: Vec<RunCreated>,
 }
 
 /// A step's start.
@@ -89,6 +91,22 @@ pub(super) struct IdempotencyKey {
     pub created_at: String,
 }
 
+/// A new run, running and leased by its owner until `lease_expires_at`
+/// (unix milliseconds).
+#[derive(Debug, Serialize)]
+pub(super) struct RunCreated {
+    pub id: String,
+    pub workflow: String,
+    pub workflow_origin: String,
+    pub workflow_source: String,
+    pub task_id: Option<String>,
+    pub vars: String,
+    pub workspace: String,
+    pub at: String,
+    pub lease_owner: String,
+    pub lease_expires_at: i64,
+}
+
 /// A run's end: its status and error; its lease is released.
 #[derive(Debug, Serialize)]
 pub(super) struct RunFinished {
@@ -99,15 +117,22 @@ pub(super) struct RunFinished {
 }
 
 /// The statements that commit [`Changes`], one per kind of row; `$1` to
-/// `$6` are JSON arrays of starts, completions, finishes, events, keys and
-/// finished runs. Within one commit the tables are written in that order,
-/// which keeps each run's own order: a step's start always comes before
-/// its end, and a change whose end belongs to the same row as a later
-/// change is always waited for before that later change is made.
+/// `$7` are JSON arrays of starts, completions, finishes, events, keys,
+/// finished runs and created runs. Within one commit new runs are written
+/// first (their steps and events refer to them), then the tables in that
+/// order, which keeps each run's own order: a step's start always comes
+/// before its end, and a change whose end belongs to the same row as a
+/// later change is always waited for before that later change is made.
 ///
 /// `WHERE true` is SQLite's documented way to let an upsert follow a
 /// `SELECT`.
-const STATEMENTS: [&str; 6] = [
+const STATEMENTS: [&str; 7] = [
+    "INSERT INTO runs (id, workflow, workflow_origin, workflow_source, task_id, vars, status, workspace,
+        created_at, updated_at, lease_owner, lease_expires_at)
+    SELECT value ->> 'id', value ->> 'workflow', value ->> 'workflow_origin', value ->> 'workflow_source',
+        value ->> 'task_id', value ->> 'vars', 'running', value ->> 'workspace', value ->> 'at', value ->> 'at',
+        value ->> 'lease_owner', value ->> 'lease_expires_at'
+    FROM json_each($7);",
     "INSERT INTO steps (run_id, position, name, status, attempt, inputs, started_at)
     SELECT value ->> 'run_id', value ->> 'position', value ->> 'name', 'running', value ->> 'attempt',
         value ->> 'inputs', value ->> 'started_at'
@@ -200,21 +225,27 @@ impl Changes {
         self.finished_runs.push(run);
     }
 
+    /// A new run.
+    pub(super) fn create_run(&mut self, run: RunCreated) {
+        self.created_runs.push(run);
+    }
+
     /// The query that commits `all` the changes.
     pub(super) fn query(all: &[&Changes]) -> &'static str {
         let present = |has: fn(&Changes) -> bool| usize::from(all.iter().any(|c| has(c)));
-        let index = present(|c| !c.starts.is_empty())
-            | present(|c| !c.completions.is_empty()) << 1
-            | present(|c| !c.finishes.is_empty()) << 2
-            | present(|c| !c.events.is_empty()) << 3
-            | present(|c| !c.keys.is_empty()) << 4
-            | present(|c| !c.finished_runs.is_empty()) << 5;
+        let index = present(|c| !c.created_runs.is_empty())
+            | present(|c| !c.starts.is_empty()) << 1
+            | present(|c| !c.completions.is_empty()) << 2
+            | present(|c| !c.finishes.is_empty()) << 3
+            | present(|c| !c.events.is_empty()) << 4
+            | present(|c| !c.keys.is_empty()) << 5
+            | present(|c| !c.finished_runs.is_empty()) << 6;
         QUERIES[index].as_str()
     }
 
     /// The JSON arrays bound to [`query`](Self::query) for `all` the
     /// changes, in order.
-    pub(super) fn parameters(all: &[&Changes]) -> serde_json::Result<[String; 6]> {
+    pub(super) fn parameters(all: &[&Changes]) -> serde_json::Result<[String; 7]> {
         Ok([
             json_array(all, |c| &c.starts)?,
             json_array(all, |c| &c.completions)?,
@@ -222,6 +253,7 @@ impl Changes {
             json_array(all, |c| &c.events)?,
             json_array(all, |c| &c.keys)?,
             json_array(all, |c| &c.finished_runs)?,
+            json_array(all, |c| &c.created_runs)?,
         ])
     }
 }

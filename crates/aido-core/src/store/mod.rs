@@ -475,7 +475,15 @@ async fn stay_awake<F: std::future::Future>(future: F) -> F::Output {
 
 /// Commits `changes` in one transaction, rolling back on failure.
 async fn commit(connection: &mut WriterConnection, changes: &[&Changes]) -> StoreResult<()> {
-    let [starts, completions, finishes, events, keys, finished_runs] = Changes::parameters(changes)
+    let [
+        starts,
+        completions,
+        finishes,
+        events,
+        keys,
+        finished_runs,
+        created_runs,
+    ] = Changes::parameters(changes)
         .map_err(|err| StoreError(format!("cannot encode a state change: {err}")))?;
     let mut pooled;
     let connection: &mut SqliteConnection = match connection {
@@ -493,6 +501,7 @@ async fn commit(connection: &mut WriterConnection, changes: &[&Changes]) -> Stor
             .bind(events)
             .bind(keys)
             .bind(finished_runs)
+            .bind(created_runs)
             .execute(&mut *connection),
     )
     .await;
@@ -670,26 +679,20 @@ impl RunStore {
 
     /// Records a new run, held by `owner` for `lease`.
     pub async fn create_run(&self, run: &NewRun, owner: &str, lease: Duration) -> StoreResult<()> {
-        let _gate = self.write_gate.lock().await;
-        let at = now();
-        sqlx::query(
-            "INSERT INTO runs (id, workflow, workflow_origin, workflow_source, task_id, vars, status, workspace, created_at, updated_at, lease_owner, lease_expires_at) \
-             VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?)",
-        )
-        .bind(&run.id)
-        .bind(&run.workflow)
-        .bind(&run.workflow_origin)
-        .bind(&run.workflow_source)
-        .bind(&run.task_id)
-        .bind(run.vars.to_string())
-        .bind(&run.workspace)
-        .bind(&at)
-        .bind(&at)
-        .bind(owner)
-        .bind(now_millis() + lease.as_millis() as i64)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut changes = Changes::default();
+        changes.create_run(changes::RunCreated {
+            id: run.id.clone(),
+            workflow: run.workflow.clone(),
+            workflow_origin: run.workflow_origin.clone(),
+            workflow_source: run.workflow_source.clone(),
+            task_id: run.task_id.clone(),
+            vars: run.vars.to_string(),
+            workspace: run.workspace.clone(),
+            at: now(),
+            lease_owner: owner.to_owned(),
+            lease_expires_at: now_millis() + lease.as_millis() as i64,
+        });
+        self.write(changes).await
     }
 
     /// Takes the lease of a run for `owner`, if no live process holds it (a
