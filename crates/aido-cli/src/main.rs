@@ -94,8 +94,13 @@ fn run(cli: &Cli, out: &Output) -> CliResult {
     }
 }
 
+/// The async runtime every command runs on: one thread. aido's work is
+/// waiting (on services, on child processes, on SQLite, which runs on a
+/// thread of its own); blocking work goes to the blocking pool. One thread
+/// also means no wake-ups between threads, which on virtual CPUs cost more
+/// than the engine's own work per step (see the engine benchmark).
 fn runtime() -> CliResult<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|err| CliError {

@@ -3,7 +3,9 @@
 //!
 //! Run: `cargo bench -p aido-core --bench engine` (add `-- --steps 50 --runs 64`
 //! to change the shape). Prints microseconds per step and steps per second
-//! for one run at a time and for many concurrent runs.
+//! for one run at a time and for many concurrent runs, on the runtime the
+//! CLI uses (one thread); `--multi-thread` measures on tokio's
+//! multi-threaded runtime instead.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -85,12 +87,12 @@ async fn measure(
 fn main() {
     let steps = arg("--steps", 20);
     let concurrent = arg("--runs", 64);
-    // `--current-thread` measures on a single-threaded runtime, where no
-    // wake-up crosses threads but SQLite's own worker.
-    let mut builder = if std::env::args().any(|a| a == "--current-thread") {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
+    // The CLI's runtime has one thread: no wake-up crosses threads but
+    // SQLite's own worker. `--multi-thread` for comparison.
+    let mut builder = if std::env::args().any(|a| a == "--multi-thread") {
         tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
     };
     let runtime = builder.enable_all().build().expect("a runtime");
     runtime.block_on(async {

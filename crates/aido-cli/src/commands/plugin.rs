@@ -322,7 +322,7 @@ fn check(path: &str, args: &GlobalArgs, out: &Output) -> CliResult {
     // The configuration it has in this project, if any, as every other
     // command sees it: `${VAR}` substituted, overrides applied.
     let configured = configured_plugin(args, manifest.name(), out)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(|err| CliError::runtime(format!("cannot start the async runtime: {err}")))?;
