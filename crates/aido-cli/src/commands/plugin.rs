@@ -303,7 +303,7 @@ fn actions(kind: Option<&str>, out: &Output) -> CliResult {
 
 /// `aido plugin check`: handshake, configuration, conformance.
 fn check(path: &str, args: &GlobalArgs, out: &Output) -> CliResult {
-    use aido_core::plugin_host::external::{ExternalPlugin, ExternalSpec, HostLimits};
+    use aido_core::plugin_host::external::{ExternalPlugin, ExternalSpec};
     use aido_core::plugin_host::lockfile;
 
     let project = context::project_dir()?;
@@ -332,17 +332,11 @@ fn check(path: &str, args: &GlobalArgs, out: &Output) -> CliResult {
         let Some(metadata) = manifest.metadata(kind) else {
             continue;
         };
-        let limits = manifest.limits();
         let spec = ExternalSpec {
             spawn: lockfile::spawn_spec(&manifest, &dir),
             metadata,
             secrets: manifest.secrets().to_vec(),
-            limits: HostLimits {
-                start_timeout: limits.start_timeout,
-                call_timeout: limits.call_timeout,
-                shutdown_timeout: limits.shutdown_timeout,
-                ..HostLimits::default()
-            },
+            limits: lockfile::host_limits(&manifest),
             entry: None,
         };
         let instance = aido_plugin_api::Forward::new(ExternalPlugin::new(spec)).into_instance(kind);

@@ -45,6 +45,10 @@ pub struct HostLimits {
     pub max_crashes: usize,
     /// The window crashes are counted in.
     pub crash_window: Duration,
+    /// Calls in flight at once (the manifest's `max_concurrent_calls`);
+    /// more wait for a free slot, which does not count against their
+    /// `call_timeout`: a slot frees when a call ends or times out.
+    pub max_concurrent_calls: usize,
 }
 
 impl Default for HostLimits {
@@ -56,6 +60,7 @@ impl Default for HostLimits {
             idle_timeout: Duration::from_secs(300),
             max_crashes: 3,
             crash_window: Duration::from_secs(60),
+            max_concurrent_calls: 8,
         }
     }
 }
@@ -89,13 +94,17 @@ pub struct ExternalPlugin {
     lifecycle: tokio::sync::Mutex<()>,
     config: std::sync::Mutex<Option<PluginConfig>>,
     crashes: std::sync::Mutex<VecDeque<Instant>>,
+    /// One permit per call the plugin may have in flight.
+    call_slots: tokio::sync::Semaphore,
 }
 
 impl ExternalPlugin {
     /// A plugin that starts on first use.
     pub fn new(spec: ExternalSpec) -> Self {
+        let call_slots = tokio::sync::Semaphore::new(spec.limits.max_concurrent_calls.max(1));
         ExternalPlugin {
             spec,
+            call_slots,
             current: std::sync::RwLock::default(),
             last_used: AtomicU64::new(0),
             epoch: Instant::now(),
@@ -376,6 +385,10 @@ impl Transport for ExternalPlugin {
         let timeout = self.spec.limits.call_timeout;
         let params = ActionParams::new(input, CallMeta::from_context(cx).with_timeout(timeout))
             .map_err(|err| err.to_api_error().in_call(self.name(), action))?;
+        let _slot = self.call_slots.acquire().await.map_err(|_| {
+            aido_plugin_api::Error::connection("the plugin is shutting down")
+                .in_call(self.name(), action)
+        })?;
         let connection = self.connection().await?;
         connection.call(&method, &params.to_value(), timeout).await
     }

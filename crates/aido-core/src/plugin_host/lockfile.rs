@@ -144,13 +144,15 @@ pub fn entry_file(manifest: &Manifest, dir: &Path) -> Option<PathBuf> {
         .find(|path| path.is_file())
 }
 
-fn limits(manifest: &Manifest) -> HostLimits {
+/// The host's limits for a plugin, from its manifest's `[limits]`.
+pub fn host_limits(manifest: &Manifest) -> HostLimits {
     let limits = manifest.limits();
     HostLimits {
         start_timeout: limits.start_timeout,
         call_timeout: limits.call_timeout,
         shutdown_timeout: limits.shutdown_timeout,
         max_crashes: usize::try_from(limits.max_restarts).unwrap_or(3).max(1),
+        max_concurrent_calls: usize::try_from(limits.max_concurrent_calls).unwrap_or(8),
         ..HostLimits::default()
     }
 }
@@ -167,7 +169,7 @@ fn factory(
         spawn: spawn_spec(manifest, &locked.dir),
         metadata: metadata.clone(),
         secrets: manifest.secrets().to_vec(),
-        limits: limits(manifest),
+        limits: host_limits(manifest),
         entry: Some((locked.entry.clone(), locked.entry_sha256.clone())),
     };
     let spec = Arc::new(spec);

@@ -63,6 +63,20 @@ for line in sys.stdin:
 
 fn plugin(dir: &Path, env: Vec<(String, String)>, secrets: Vec<String>) -> PluginInstance {
     std::fs::write(dir.join("fake.py"), PLUGIN).unwrap();
+    spec_instance(dir, env, secrets, |_| {})
+}
+
+/// The fake with its limits changed by `limits`.
+fn plugin_with(dir: &Path, limits: impl FnOnce(&mut HostLimits)) -> PluginInstance {
+    spec_instance(dir, Vec::new(), Vec::new(), limits)
+}
+
+fn spec_instance(
+    dir: &Path,
+    env: Vec<(String, String)>,
+    secrets: Vec<String>,
+    change_limits: impl FnOnce(&mut HostLimits),
+) -> PluginInstance {
     let metadata = PluginMetadata {
         name: "fake".into(),
         version: "0.1.0".into(),
@@ -72,7 +86,7 @@ fn plugin(dir: &Path, env: Vec<(String, String)>, secrets: Vec<String>) -> Plugi
         config_schema: json!({"type": "object"}),
         env_prefix: "FAKE".into(),
     };
-    let spec = ExternalSpec {
+    let mut spec = ExternalSpec {
         spawn: SpawnSpec {
             name: "fake".into(),
             program: "python3".into(),
@@ -88,6 +102,7 @@ fn plugin(dir: &Path, env: Vec<(String, String)>, secrets: Vec<String>) -> Plugi
         },
         entry: None,
     };
+    change_limits(&mut spec.limits);
     Forward::new(ExternalPlugin::new(spec)).into_instance(PluginKind::TaskManagement)
 }
 
@@ -218,4 +233,40 @@ async fn the_plugin_sees_only_the_allowlist_and_its_declared_secrets() {
         "{err}"
     );
     plugin.plugin().disconnect().await.unwrap();
+}
+
+/// With one call slot, a second call waits until the first, which hangs,
+/// has timed out: it is not sent to the plugin before.
+#[tokio::test]
+async fn calls_beyond_the_manifests_limit_wait_for_a_free_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fake.py"), PLUGIN).unwrap();
+    let instance = plugin_with(dir.path(), |limits| limits.max_concurrent_calls = 1);
+    connect(&instance, dir.path()).await;
+    let finished = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let call = |task: &'static str| {
+        let instance = instance.clone();
+        let finished = finished.clone();
+        async move {
+            let result = instance
+                .call(
+                    &CallContext::detached(),
+                    "get_task",
+                    json!({"task_id": task}),
+                )
+                .await;
+            finished.lock().unwrap().push(task);
+            result
+        }
+    };
+    let hanging = tokio::spawn(call("hang"));
+    // The hanging call takes the slot first.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let waiting = tokio::spawn(call("after"));
+    let hung = hanging.await.unwrap().unwrap_err();
+    assert_eq!(hung.kind(), ErrorKind::Timeout, "{hung}");
+    let task = waiting.await.unwrap().unwrap();
+    assert_eq!(task["id"], "after");
+    assert_eq!(*finished.lock().unwrap(), ["hang", "after"]);
+    instance.plugin().disconnect().await.unwrap();
 }
