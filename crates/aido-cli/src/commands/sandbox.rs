@@ -69,151 +69,14 @@ pub async fn run(services: &[String], port_base: u16, out: &Output) -> CliResult
     // Handles keep the servers running; dropping them stops them.
     let mut keep: Vec<Box<dyn std::any::Any>> = Vec::new();
     for (index, name) in chosen.iter().enumerate() {
-        match *name {
-            "github" => {
-                let emulator = GitHubEmulator::start_with(options(index))
-                    .await
-                    .map_err(|e| failed(name, e))?;
-                emulator.create_repo("aido", "sandbox");
-                rows.push(vec![
-                    (*name).into(),
-                    emulator.base_url(),
-                    format!("token {}", emulator.token()),
-                ]);
-                yaml.push_str(&format!(
-                    "  version_control:\n    provider: github\n    config:\n      connection: {{ token: \"{}\", base_url: \"{}\", owner: aido, repo: sandbox }}\n",
-                    emulator.token(),
-                    emulator.base_url()
-                ));
-                keep.push(Box::new(emulator));
-            }
-            "linear" => {
-                let emulator = LinearEmulator::start_with(options(index))
-                    .await
-                    .map_err(|e| failed(name, e))?;
-                rows.push(vec![
-                    (*name).into(),
-                    emulator.base_url(),
-                    format!("api key {}, team ENG", emulator.api_key()),
-                ]);
-                if !chosen.contains(&"jira") {
-                    yaml.push_str(&format!(
-                        "  task_management:\n    provider: linear\n    config:\n      connection: {{ api_key: \"{}\", team_id: ENG, base_url: \"{}\" }}\n",
-                        emulator.api_key(),
-                        emulator.base_url()
-                    ));
-                }
-                keep.push(Box::new(emulator));
-            }
-            "jira" => {
-                let emulator = JiraEmulator::start_with(options(index))
-                    .await
-                    .map_err(|e| failed(name, e))?;
-                rows.push(vec![
-                    (*name).into(),
-                    emulator.base_url(),
-                    format!(
-                        "email {}, api token {}, project {}",
-                        emulator.email(),
-                        emulator.api_token(),
-                        aido_testkit::jira::PROJECT
-                    ),
-                ]);
-                yaml.push_str(&format!(
-                    "  task_management:\n    provider: jira\n    config:\n      connection: {{ base_url: \"{}\", email: \"{}\", api_token: \"{}\", project_key: {} }}\n",
-                    emulator.base_url(),
-                    emulator.email(),
-                    emulator.api_token(),
-                    aido_testkit::jira::PROJECT
-                ));
-                keep.push(Box::new(emulator));
-            }
-            "slack" => {
-                let emulator = SlackEmulator::start_with(options(index))
-                    .await
-                    .map_err(|e| failed(name, e))?;
-                rows.push(vec![
-                    (*name).into(),
-                    emulator.base_url(),
-                    format!("bot token {}", emulator.token()),
-                ]);
-                yaml.push_str(&format!(
-                    "  communication:\n    provider: slack\n    config:\n      connection: {{ bot_token: \"{}\", base_url: \"{}\" }}\n",
-                    emulator.token(),
-                    emulator.base_url()
-                ));
-                keep.push(Box::new(emulator));
-            }
-            "anthropic" => {
-                let emulator = AnthropicEmulator::start_with(options(index))
-                    .await
-                    .map_err(|e| failed(name, e))?;
-                rows.push(vec![
-                    (*name).into(),
-                    emulator.base_url(),
-                    format!("api key {}", emulator.api_key()),
-                ]);
-                if !chosen.contains(&"openai") {
-                    yaml.push_str(&format!(
-                        "  ai_provider:\n    provider: anthropic\n    config:\n      connection: {{ api_key: \"{}\", base_url: \"{}\" }}\n",
-                        emulator.api_key(),
-                        emulator.base_url()
-                    ));
-                }
-                keep.push(Box::new(emulator));
-            }
-            "openai" => {
-                let emulator = OpenAiEmulator::start_with(options(index))
-                    .await
-                    .map_err(|e| failed(name, e))?;
-                let key = emulator.api_key().unwrap_or("").to_owned();
-                rows.push(vec![
-                    (*name).into(),
-                    emulator.base_url(),
-                    format!("api key {key}"),
-                ]);
-                yaml.push_str(&format!(
-                    "  ai_provider:\n    provider: openai\n    config:\n      connection: {{ api_key: \"{key}\", base_url: \"{}\" }}\n",
-                    emulator.base_url()
-                ));
-                keep.push(Box::new(emulator));
-            }
-            "mycustom" => {
-                let emulator = start_mycustom(options(index))
-                    .await
-                    .map_err(|e| failed(name, e))?;
-                rows.push(vec![
-                    (*name).into(),
-                    emulator.base_url(),
-                    format!(
-                        "MYCUSTOM_API_KEY={}, project {}",
-                        emulator.api_key(),
-                        aido_testkit::mycustom::PROJECT
-                    ),
-                ]);
-                // The example plugin is external: the slot can name it
-                // only once it was added here, and a tracker built in wins.
-                if mycustom_added() && !chosen.contains(&"jira") && !chosen.contains(&"linear") {
-                    yaml.push_str(&format!(
-                        "  task_management:\n    provider: mycustom\n    config: {{ base_url: \"{}\", project: {} }}\n",
-                        emulator.base_url(),
-                        aido_testkit::mycustom::PROJECT
-                    ));
-                }
-                keep.push(Box::new(emulator));
-            }
-            _ => {
-                let emulator = WebhookEmulator::start_with(WebhookFlavor::Slack, options(index))
-                    .await
-                    .map_err(|e| failed(name, e))?;
-                rows.push(vec![
-                    (*name).into(),
-                    emulator.url(),
-                    "the URL holds the token".to_owned(),
-                ]);
-                keep.push(Box::new(emulator));
-            }
+        let started = start(name, options(index), &chosen)
+            .await
+            .map_err(|err| failed(name, err))?;
+        rows.push(vec![(*name).into(), started.url, started.credentials]);
+        if let Some(slot) = started.slot {
+            yaml.push_str(&slot);
         }
+        keep.push(started.handle);
     }
     write_config(Path::new(CONFIG_FILE), &yaml)?;
     out.table(&rows);
@@ -223,6 +86,172 @@ pub async fn run(services: &[String], port_base: u16, out: &Output) -> CliResult
     aido_core::lifecycle::shutdown_signal().await;
     drop(keep);
     Ok(())
+}
+
+/// An emulator the sandbox started.
+struct Started {
+    /// Keeps it running.
+    handle: Box<dyn std::any::Any>,
+    /// Its URL.
+    url: String,
+    /// What a client needs to use it, for the table.
+    credentials: String,
+    /// Its plugin slot in the written configuration, if it gets one.
+    slot: Option<String>,
+}
+
+/// A plugin slot of the written configuration: `kind` served by
+/// `provider`, with `connection` as its flow-style mapping.
+fn slot(kind: &str, provider: &str, connection: &str) -> String {
+    format!(
+        "  {kind}:\n    provider: {provider}\n    config:\n      connection: {{ {connection} }}\n"
+    )
+}
+
+/// Starts the emulator of the service `name`; `chosen` are all the
+/// services started, so that one tracker or AI provider gets the slot.
+async fn start(name: &str, options: EmulatorOptions, chosen: &[&str]) -> std::io::Result<Started> {
+    Ok(match name {
+        "github" => {
+            let emulator = GitHubEmulator::start_with(options).await?;
+            emulator.create_repo("aido", "sandbox");
+            Started {
+                url: emulator.base_url(),
+                credentials: format!("token {}", emulator.token()),
+                slot: Some(slot(
+                    "version_control",
+                    "github",
+                    &format!(
+                        "token: \"{}\", base_url: \"{}\", owner: aido, repo: sandbox",
+                        emulator.token(),
+                        emulator.base_url()
+                    ),
+                )),
+                handle: Box::new(emulator),
+            }
+        }
+        "linear" => {
+            let emulator = LinearEmulator::start_with(options).await?;
+            Started {
+                url: emulator.base_url(),
+                credentials: format!("api key {}, team ENG", emulator.api_key()),
+                slot: (!chosen.contains(&"jira")).then(|| {
+                    slot(
+                        "task_management",
+                        "linear",
+                        &format!(
+                            "api_key: \"{}\", team_id: ENG, base_url: \"{}\"",
+                            emulator.api_key(),
+                            emulator.base_url()
+                        ),
+                    )
+                }),
+                handle: Box::new(emulator),
+            }
+        }
+        "jira" => {
+            let emulator = JiraEmulator::start_with(options).await?;
+            let project = aido_testkit::jira::PROJECT;
+            Started {
+                url: emulator.base_url(),
+                credentials: format!(
+                    "email {}, api token {}, project {project}",
+                    emulator.email(),
+                    emulator.api_token(),
+                ),
+                slot: Some(slot(
+                    "task_management",
+                    "jira",
+                    &format!(
+                        "base_url: \"{}\", email: \"{}\", api_token: \"{}\", project_key: {project}",
+                        emulator.base_url(),
+                        emulator.email(),
+                        emulator.api_token(),
+                    ),
+                )),
+                handle: Box::new(emulator),
+            }
+        }
+        "slack" => {
+            let emulator = SlackEmulator::start_with(options).await?;
+            Started {
+                url: emulator.base_url(),
+                credentials: format!("bot token {}", emulator.token()),
+                slot: Some(slot(
+                    "communication",
+                    "slack",
+                    &format!(
+                        "bot_token: \"{}\", base_url: \"{}\"",
+                        emulator.token(),
+                        emulator.base_url()
+                    ),
+                )),
+                handle: Box::new(emulator),
+            }
+        }
+        "anthropic" => {
+            let emulator = AnthropicEmulator::start_with(options).await?;
+            Started {
+                url: emulator.base_url(),
+                credentials: format!("api key {}", emulator.api_key()),
+                slot: (!chosen.contains(&"openai")).then(|| {
+                    slot(
+                        "ai_provider",
+                        "anthropic",
+                        &format!(
+                            "api_key: \"{}\", base_url: \"{}\"",
+                            emulator.api_key(),
+                            emulator.base_url()
+                        ),
+                    )
+                }),
+                handle: Box::new(emulator),
+            }
+        }
+        "openai" => {
+            let emulator = OpenAiEmulator::start_with(options).await?;
+            let key = emulator.api_key().unwrap_or("").to_owned();
+            Started {
+                url: emulator.base_url(),
+                credentials: format!("api key {key}"),
+                slot: Some(slot(
+                    "ai_provider",
+                    "openai",
+                    &format!("api_key: \"{key}\", base_url: \"{}\"", emulator.base_url()),
+                )),
+                handle: Box::new(emulator),
+            }
+        }
+        "mycustom" => {
+            let emulator = start_mycustom(options).await?;
+            let project = aido_testkit::mycustom::PROJECT;
+            // The example plugin is external: the slot can name it only
+            // once it was added here, and a tracker built in wins. Its
+            // configuration has no `connection` section.
+            let slot = (mycustom_added() && !chosen.contains(&"jira") && !chosen.contains(&"linear"))
+                .then(|| {
+                    format!(
+                        "  task_management:\n    provider: mycustom\n    config: {{ base_url: \"{}\", project: {project} }}\n",
+                        emulator.base_url()
+                    )
+                });
+            Started {
+                url: emulator.base_url(),
+                credentials: format!("MYCUSTOM_API_KEY={}, project {project}", emulator.api_key()),
+                slot,
+                handle: Box::new(emulator),
+            }
+        }
+        _ => {
+            let emulator = WebhookEmulator::start_with(WebhookFlavor::Slack, options).await?;
+            Started {
+                url: emulator.url(),
+                credentials: "the URL holds the token".to_owned(),
+                slot: None,
+                handle: Box::new(emulator),
+            }
+        }
+    })
 }
 
 /// The MyCustom emulator, accepting the key in `MYCUSTOM_API_KEY` when it

@@ -1,6 +1,6 @@
-//! The engine's state changes (a step starting, a step ending), as rows
-//! that the group-commit writer merges and commits with one statement per
-//! table.
+//! The engine's state changes (a run created or ended, a step started or
+//! ended, an event), as rows that the group-commit writer merges and
+//! commits with one statement per kind of row.
 //!
 //! Why rows and not SQL: sqlx runs each statement as a round trip to
 //! SQLite's worker thread, and a step's end touches three tables. The
