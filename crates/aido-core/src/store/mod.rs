@@ -1315,3 +1315,66 @@ impl RunStore {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store written by an aido that knew only the first schema keeps its
+    /// runs, steps, events and keys when a newer aido opens it.
+    #[tokio::test]
+    async fn a_store_of_the_first_schema_is_migrated_with_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runs.db");
+        {
+            let options = SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(1)
+                .connect_with(options)
+                .await
+                .unwrap();
+            let first = Migrator::with_migrations(vec![Migration::new(
+                1,
+                Cow::Borrowed("runs, steps, events, costs, idempotency keys"),
+                MigrationType::Simple,
+                sqlx::SqlSafeStr::into_sql_str(include_str!("0001_init.sql")),
+                false,
+            )]);
+            first.run(&pool).await.unwrap();
+            sqlx::raw_sql(
+                "INSERT INTO runs (id, workflow, workflow_origin, workflow_source, vars, status, workspace, created_at, updated_at)
+                     VALUES ('r1', 'w', 'shipped', '', '{}', 'failed', '', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');
+                 INSERT INTO steps (run_id, position, name, status, attempt, outputs, started_at, finished_at)
+                     VALUES ('r1', 0, 'a', 'succeeded', 1, '{\"n\":1}', '2026-01-01T00:00:00Z', '2026-01-01T00:00:01Z');
+                 INSERT INTO events (run_id, step, kind, data, at)
+                     VALUES ('r1', 'a', 'step_succeeded', '{}', '2026-01-01T00:00:01Z');
+                 INSERT INTO idempotency_keys (key, run_id, step, action, result, created_at)
+                     VALUES ('r1:a', 'r1', 'a', 'add_comment', '{\"id\":\"c1\"}', '2026-01-01T00:00:01Z');",
+            )
+            .execute(&pool)
+            .await
+            .unwrap();
+            pool.close().await;
+        }
+        let store = RunStore::open(&path).await.unwrap();
+        let steps = store.steps("r1").await.unwrap();
+        assert_eq!(steps.len(), 1);
+        assert_eq!(steps[0].outputs, Some(serde_json::json!({"n": 1})));
+        let detail = store.run_detail("r1").await.unwrap().unwrap();
+        assert_eq!(detail.events.len(), 1);
+        assert_eq!(
+            store.idempotent_result("r1:a").await.unwrap(),
+            Some(serde_json::json!({"id": "c1"}))
+        );
+        // New rows still get ids after the old ones.
+        store
+            .record_event("r1", None, "run_resumed", &serde_json::json!({}))
+            .await
+            .unwrap();
+        let detail = store.run_detail("r1").await.unwrap().unwrap();
+        assert!(detail.events[1].id > detail.events[0].id);
+    }
+}
